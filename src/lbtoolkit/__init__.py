@@ -1,0 +1,38 @@
+"""lbtoolkit: proto-first Python microservices with a plugin system."""
+
+from __future__ import annotations
+
+from dishka import Scope
+
+from lbtoolkit._exceptions import LbToolkitError
+from lbtoolkit.runtime import (
+    DependencyError,
+    HelpShown,
+    HookSignatureError,
+    LifecycleStateError,
+    Meta,
+    PluginConstructionError,
+    Runtime,
+    Service,
+    StartError,
+    StopError,
+    new_service,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DependencyError",
+    "HelpShown",
+    "HookSignatureError",
+    "LbToolkitError",
+    "LifecycleStateError",
+    "Meta",
+    "PluginConstructionError",
+    "Runtime",
+    "Scope",
+    "Service",
+    "StartError",
+    "StopError",
+    "new_service",
+]

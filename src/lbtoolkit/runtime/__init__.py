@@ -1,0 +1,39 @@
+"""The service runtime: lifecycle, plugin and package managers, dependency injection."""
+
+from __future__ import annotations
+
+from lbtoolkit.runtime._components import PackageManager, PluginManager
+from lbtoolkit.runtime._errors import (
+    DependencyError,
+    HelpShown,
+    HookSignatureError,
+    LifecycleStateError,
+    PluginConstructionError,
+    StartError,
+    StopError,
+)
+from lbtoolkit.runtime._injector import Injector
+from lbtoolkit.runtime._lifecycle import Lifecycle, State
+from lbtoolkit.runtime._runtime import Meta, Runtime
+from lbtoolkit.runtime._service import Service, new_service
+from lbtoolkit.runtime._settings import ServiceSettings
+
+__all__ = [
+    "DependencyError",
+    "HelpShown",
+    "HookSignatureError",
+    "Injector",
+    "Lifecycle",
+    "LifecycleStateError",
+    "Meta",
+    "PackageManager",
+    "PluginConstructionError",
+    "PluginManager",
+    "Runtime",
+    "Service",
+    "ServiceSettings",
+    "StartError",
+    "State",
+    "StopError",
+    "new_service",
+]

@@ -1,0 +1,134 @@
+"""Errors of the service runtime: start, stop, hooks and dependency injection."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lbtoolkit._exceptions import LbToolkitError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = [
+    "DependencyError",
+    "HookSignatureError",
+    "HelpShown",
+    "LifecycleStateError",
+    "PluginConstructionError",
+    "StartError",
+    "StopError",
+]
+
+
+class StartError(LbToolkitError, RuntimeError):
+    """A start step failed; what had started was stopped again (rolled back)."""
+
+    def __init__(
+        self,
+        step: str,
+        cause: BaseException,
+        *,
+        owner: str | None = None,
+        hook: str | None = None,
+        rollback_errors: Sequence[BaseException] = (),
+    ) -> None:
+        super().__init__(step, cause)
+        self.step = step
+        self.cause = cause
+        self.owner = owner
+        self.hook = hook
+        self.rollback_errors = tuple(rollback_errors)
+
+    def __str__(self) -> str:
+        culprit = f"{self.owner} {self.hook}" if self.owner and self.hook else self.owner
+        where = f"{self.step}: {culprit}" if culprit else self.step
+        text = f"start failed at {where}: {_describe(self.cause)}"
+        if self.rollback_errors:
+            errors = "; ".join(_describe(e) for e in self.rollback_errors)
+            text += f" (rollback also failed: {errors})"
+        return text
+
+
+class StopError(LbToolkitError, RuntimeError):
+    """One or more stop hooks failed; every other hook still ran."""
+
+    def __init__(self, errors: Sequence[tuple[str, BaseException]]) -> None:
+        super().__init__(errors)
+        self.errors = tuple(errors)
+
+    def __str__(self) -> str:
+        lines = [f"{len(self.errors)} stop hook(s) failed:"]
+        lines += [f"  {who}: {_describe(error)}" for who, error in self.errors]
+        return "\n".join(lines)
+
+
+class HookSignatureError(LbToolkitError, TypeError):
+    """A lifecycle hook cannot be called without arguments."""
+
+    def __init__(self, owner: str, hook: str, problem: str) -> None:
+        super().__init__(owner, hook, problem)
+        self.owner = owner
+        self.hook = hook
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return (
+            f"{self.owner}: hook {self.hook} {self.problem}; lifecycle hooks take no "
+            f"arguments. Hint: declare it as `async def {self.hook}(self) -> None`"
+        )
+
+
+class DependencyError(LbToolkitError, LookupError):
+    """The dependency graph cannot be built: a type has no provider, or a cycle."""
+
+    def __init__(self, missing: str | None, needed_by: str | None, detail: str) -> None:
+        super().__init__(missing, needed_by, detail)
+        self.missing = missing
+        self.needed_by = needed_by
+        self.detail = detail
+
+    def __str__(self) -> str:
+        if self.missing is None:
+            return f"dependency graph is invalid:\n{self.detail}"
+        who = self.needed_by or "the caller"
+        return (
+            f"no provider for {self.missing}, needed by {who}. Hint: register it with "
+            f"service.provide(...), service.register_config(...) or declare the plugin "
+            f"in the .proto file\n{self.detail}"
+        )
+
+
+class PluginConstructionError(LbToolkitError, RuntimeError):
+    """A plugin or package constructor raised."""
+
+    def __init__(self, owner: str, cause: BaseException) -> None:
+        super().__init__(owner, cause)
+        self.owner = owner
+        self.cause = cause
+
+    def __str__(self) -> str:
+        return f"constructing {self.owner} failed: {_describe(self.cause)}"
+
+
+class LifecycleStateError(LbToolkitError, RuntimeError):
+    """A lifecycle call that the current state does not allow (start twice, ...)."""
+
+    def __init__(self, action: str, state: str) -> None:
+        super().__init__(action, state)
+        self.action = action
+        self.state = state
+
+    def __str__(self) -> str:
+        return f"cannot {self.action}: the service is {self.state}"
+
+
+class HelpShown(SystemExit):  # noqa: N818 - a SystemExit, named for what happened
+    """Raised by ``start()`` after the help text was printed; exits with code 0."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

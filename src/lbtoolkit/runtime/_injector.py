@@ -1,0 +1,121 @@
+"""Dependency injection on dishka: constructors wired by their type hints.
+
+dishka checks the whole graph when the container is built, so a missing
+dependency is reported before any plugin connects.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from dishka import AsyncContainer, Provider, Scope, make_async_container
+from dishka.exceptions import InvalidGraphError, NoFactoryError
+
+from lbtoolkit.runtime._errors import DependencyError
+
+__all__ = ["Injector", "Scope"]
+
+T = TypeVar("T")
+
+
+class Injector:
+    """Collects providers while the service is built; builds the container at start."""
+
+    def __init__(self) -> None:
+        self._provider = Provider(scope=Scope.APP)
+        self._container: AsyncContainer | None = None
+
+    def provide(
+        self,
+        source: Callable[..., Any] | type,
+        *,
+        provides: Any = None,
+        scope: Scope = Scope.APP,
+    ) -> None:
+        """Register a constructor (function or class) for the type it returns."""
+        if self._container is not None:
+            msg = "providers cannot be added after the service has started"
+            raise RuntimeError(msg)
+        self._provider.provide(source, provides=provides, scope=scope)
+
+    def provide_value(self, value: object, provides: Any) -> None:
+        """Register an existing object under ``provides``."""
+        self.provide(lambda: value, provides=provides)
+
+    def provide_call(self, function: Callable[..., object]) -> type:
+        """Register ``function`` so its parameters are checked with the graph.
+
+        Returns a marker type; resolving it calls the function with its
+        dependencies (awaiting it when it is a coroutine function).
+        """
+        marker: type = type(f"Invoke[{_name(function)}]", (), {})
+        signature = inspect.signature(function, eval_str=True)
+
+        async def call(*args: object) -> object:
+            result = function(*args)
+            if inspect.isawaitable(result):
+                await result
+            return marker()
+
+        call.__signature__ = signature.replace(return_annotation=marker)  # type: ignore[attr-defined]
+        call.__annotations__ = {
+            **{name: p.annotation for name, p in signature.parameters.items()},
+            "return": marker,
+        }
+        call.__qualname__ = call.__name__ = _name(function)
+        call.__module__ = function.__module__
+        self.provide(call, provides=marker)
+        return marker
+
+    def build(self) -> AsyncContainer:
+        """Build and validate the container; raise ``DependencyError`` naming the gap."""
+        if self._container is None:
+            try:
+                self._container = make_async_container(self._provider)
+            except NoFactoryError as error:
+                missing = _type_name(error.requested.type_hint)
+                needed_by = _name(error.path[-1].source) if error.path else None
+                raise DependencyError(missing, needed_by, str(error)) from None
+            except InvalidGraphError as error:
+                raise DependencyError(None, None, str(error)) from None
+        return self._container
+
+    @property
+    def container(self) -> AsyncContainer:
+        """The app-scope container; only after the service has started building."""
+        if self._container is None:
+            msg = "the dependency container exists once the service starts"
+            raise RuntimeError(msg)
+        return self._container
+
+    async def get(self, dependency: type[T]) -> T:
+        """Resolve ``dependency`` in the app scope."""
+        return await self.container.get(dependency)
+
+    @asynccontextmanager
+    async def request_scope(
+        self, context: dict[Any, Any] | None = None
+    ) -> AsyncIterator[AsyncContainer]:
+        """Open a request scope: request-scoped objects are fresh and finalized on exit."""
+        async with self.container(context=context) as request:
+            yield request
+
+    async def close(self) -> None:
+        """Run the finalizers of app-scoped objects (generators) once."""
+        if self._container is not None:
+            await self._container.close()
+
+
+def _name(source: object) -> str:
+    module = getattr(source, "__module__", None)
+    qualname = getattr(source, "__qualname__", None) or repr(source)
+    return f"{module}.{qualname}" if module and module != "builtins" else str(qualname)
+
+
+def _type_name(hint: object) -> str:
+    if isinstance(hint, type):
+        return _name(hint)
+    return repr(hint)

@@ -1,0 +1,272 @@
+"""The lifecycle: ordered start with rollback, drained and bounded stop.
+
+Start: configuration -> dependency graph -> plugins (constructors, ``pre_start``
+in order) -> packages (likewise) -> invokes and server constructors -> probes
+and metrics servers -> servers listen -> plugins ``on_start_sync`` in order then
+``on_start`` concurrently -> packages likewise -> user start hooks -> ready.
+
+Stop (and rollback, restricted to what started): not ready -> servers drain ->
+user stop hooks -> packages -> plugins (``on_stop_sync`` latest first, then
+``on_stop`` concurrently) -> probes and metrics servers -> container finalizers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from lbtoolkit._exceptions import LbToolkitError
+from lbtoolkit.runtime._errors import LifecycleStateError, StartError, StopError
+from lbtoolkit.runtime._hooks import Hook, HookFailedError, run_in_order
+
+if TYPE_CHECKING:
+    from lbtoolkit.runtime._runtime import Runtime
+    from lbtoolkit.server import Server
+
+__all__ = ["Lifecycle", "State", "UserHooks"]
+
+log = logging.getLogger("lbtoolkit.lifecycle")
+
+
+class State(enum.Enum):
+    CREATED = "created"
+    STARTING = "starting"
+    STARTED = "started"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class UserHooks:
+    """The four hook lists of ``service.register_on_*_hook``."""
+
+    on_start: list[Hook]
+    on_start_sync: list[Hook]
+    on_stop: list[Hook]
+    on_stop_sync: list[Hook]
+
+
+@dataclass(slots=True)
+class _Step:
+    name: str
+    hooks: list[Hook]
+    concurrent: bool
+
+
+class Lifecycle:
+    """Runs the start and stop sequences of one runtime, once."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self.state = State.CREATED
+        self.user = UserHooks([], [], [], [])
+        self._invokes: list[tuple[str, type]] = []
+        self._servers_started: list[Server] = []
+        self._tool_servers_started: list[Server] = []
+        self._user_started = False
+        self._background: set[asyncio.Task[None]] = set()
+        self._settled = asyncio.Event()
+        self._stop_task: asyncio.Task[None] | None = None
+        self._start_task: asyncio.Task[object] | None = None
+        self.error: BaseException | None = None
+
+    def add_invoke(self, label: str, marker: type) -> None:
+        self._invokes.append((label, marker))
+
+    # -- start -------------------------------------------------------------
+    async def start(self) -> None:
+        if self.state is not State.CREATED:
+            raise LifecycleStateError("start", self.state.value)
+        self.state = State.STARTING
+        self._start_task = asyncio.current_task()
+        began = time.perf_counter()
+        runtime = self._runtime
+        try:
+            runtime.config.raise_for_issues()
+            runtime.injector.build()
+        except LbToolkitError:
+            self.state = State.FAILED
+            self._settled.set()
+            raise
+        step = "plugin constructors"
+        try:
+            for step, action in self._start_steps():
+                await action()
+        except BaseException as error:
+            await self._roll_back(step, error)
+        self.state = State.STARTED
+        runtime.tools.probes.started = True
+        self._settled.set()
+        log.info("service %s started in %.1f ms", runtime.meta.name, (time.perf_counter() - began) * 1e3)
+
+    def _start_steps(self) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
+        runtime = self._runtime
+        return [
+            ("plugin constructors", runtime.plugin.build),
+            ("plugins pre_start", runtime.plugin.pre_start),
+            ("package constructors", runtime.package.build),
+            ("packages pre_start", runtime.package.pre_start),
+            ("invokes", self._run_invokes),
+            ("server constructors", self._prepare_servers),
+            ("probes and metrics servers", self._start_tool_servers),
+            ("servers", self._start_servers),
+            ("plugins on_start", runtime.plugin.on_start),
+            ("packages on_start", runtime.package.on_start),
+            ("user start hooks", self._start_user_hooks),
+        ]
+
+    async def _roll_back(self, step: str, error: BaseException) -> None:
+        owner = hook = None
+        cause = error
+        if isinstance(error, HookFailedError):
+            owner, hook, cause = error.hook.owner, error.hook.name, error.cause
+        log.error("start failed at %s; stopping what started", step)
+        failures = await self._run_stop_sequence()
+        self.state = State.FAILED
+        self._settled.set()
+        if isinstance(error, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
+            raise error
+        raise StartError(
+            step, cause, owner=owner, hook=hook, rollback_errors=[e for _, e in failures]
+        ) from cause
+
+    async def _run_invokes(self) -> None:
+        for label, marker in self._invokes:
+            hook = Hook("invoke", label, lambda m=marker: self._runtime.injector.get(m))
+            await run_in_order([hook])
+
+    async def _prepare_servers(self) -> None:
+        container = self._runtime.injector.container
+        server = self._runtime.server
+        for s in (*server.tool_servers, *server.servers):
+            await run_in_order([Hook(f"server {s.name}", "prepare", lambda s=s: s.prepare(container))])
+
+    async def _start_tool_servers(self) -> None:
+        for s in self._runtime.server.tool_servers:
+            await run_in_order([Hook(f"server {s.name}", "start", s.start)])
+            self._tool_servers_started.append(s)
+
+    async def _start_servers(self) -> None:
+        for s in self._runtime.server.servers:
+            await run_in_order([Hook(f"server {s.name}", "start", s.start)])
+            self._servers_started.append(s)
+
+    async def _start_user_hooks(self) -> None:
+        self._user_started = True
+        await run_in_order(self.user.on_start_sync)
+        for hook in self.user.on_start:
+            task = asyncio.create_task(self._background_hook(hook), name=str(hook))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    @staticmethod
+    async def _background_hook(hook: Hook) -> None:
+        try:
+            await hook()
+        except Exception:
+            log.exception("%s failed", hook)
+
+    # -- stop --------------------------------------------------------------
+    async def stop(self) -> None:
+        """Stop once; concurrent callers wait for the same stop."""
+        if self.state is State.CREATED:
+            raise LifecycleStateError("stop", "not started")
+        if self.state is State.STARTING:
+            if asyncio.current_task() is self._start_task:
+                msg = "stop() cannot be awaited from inside start; it would wait for itself"
+                raise LifecycleStateError(msg, self.state.value)
+            await self._settled.wait()
+        if self.state in (State.FAILED, State.STOPPED) and self._stop_task is None:
+            return
+        if self._stop_task is None:
+            self._stop_task = asyncio.ensure_future(self._stop())
+        await asyncio.shield(self._stop_task)
+
+    async def _stop(self) -> None:
+        self.state = State.STOPPING
+        began = time.perf_counter()
+        failures = await self._run_stop_sequence()
+        self.state = State.STOPPED
+        log.info("service %s stopped in %.1f ms", self._runtime.meta.name, (time.perf_counter() - began) * 1e3)
+        if failures:
+            raise StopError(failures)
+
+    async def _run_stop_sequence(self) -> list[tuple[str, BaseException]]:
+        """Run every stop step within the shutdown timeout; gather all failures."""
+        runtime = self._runtime
+        runtime.tools.probes.started = False
+        for task in list(self._background):
+            task.cancel()
+        steps = self._stop_plan()
+        done: set[int] = set()
+        failures: list[tuple[str, BaseException]] = []
+        timeout = runtime.settings.shutdown_timeout.total_seconds()
+        try:
+            async with asyncio.timeout(timeout):
+                for step in steps:
+                    await _run_step(step, done, failures)
+        except TimeoutError as error:
+            abandoned = [str(h) for s in steps for h in s.hooks if id(h) not in done]
+            log.error(
+                "shutdown timeout of %gs exceeded; abandoned: %s", timeout, ", ".join(abandoned)
+            )
+            failures.append(("shutdown", error))
+        runtime.plugin.forget_started()
+        runtime.package.forget_started()
+        return failures
+
+    def _stop_plan(self) -> list[_Step]:
+        runtime = self._runtime
+        timeout = runtime.settings.shutdown_timeout.total_seconds()
+        servers, self._servers_started = self._servers_started[::-1], []
+        tools, self._tool_servers_started = self._tool_servers_started[::-1], []
+        steps = [
+            _Step("servers", [_stop_hook(s, timeout) for s in servers], concurrent=True),
+        ]
+        if self._user_started:
+            self._user_started = False
+            steps += [
+                _Step("user stop hooks", list(self.user.on_stop_sync), concurrent=False),
+                _Step("user stop hooks", list(self.user.on_stop), concurrent=True),
+            ]
+        for manager in (runtime.package, runtime.plugin):
+            sync, concurrent = manager.stop_hooks()
+            steps += [
+                _Step(f"{manager.kind}s on_stop_sync", sync, concurrent=False),
+                _Step(f"{manager.kind}s on_stop", concurrent, concurrent=True),
+            ]
+        steps += [
+            _Step("probes and metrics servers", [_stop_hook(s, timeout) for s in tools], concurrent=True),
+            _Step("dependency container", [Hook("dependency container", "close", runtime.injector.close)], concurrent=False),
+        ]
+        return steps
+
+
+def _stop_hook(server: Server, timeout: float) -> Hook:
+    return Hook(f"server {server.name}", "stop", lambda: server.stop(timeout))
+
+
+async def _run_step(step: _Step, done: set[int], failures: list[tuple[str, BaseException]]) -> None:
+    """Best effort: a failing hook is recorded and the others still run."""
+
+    async def one(hook: Hook) -> None:
+        # A hook cancelled by the shutdown timeout stays out of ``done``: it was abandoned.
+        try:
+            await hook()
+        except Exception as error:
+            log.exception("%s failed", hook)
+            failures.append((str(hook), error))
+        done.add(id(hook))
+
+    if step.concurrent:
+        await asyncio.gather(*(one(h) for h in step.hooks))
+    else:
+        for hook in step.hooks:
+            await one(hook)
+

@@ -1,0 +1,57 @@
+"""The runtime behind a service: configuration, managers, tools, injector."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from lbtoolkit.config import ConfigController
+from lbtoolkit.runtime._components import PackageManager, PluginManager
+from lbtoolkit.runtime._injector import Injector
+from lbtoolkit.runtime._lifecycle import Lifecycle
+from lbtoolkit.runtime._settings import ServiceSettings
+from lbtoolkit.server import ServerManager
+from lbtoolkit.tools import Tools
+
+__all__ = ["Meta", "Runtime"]
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """Who the service is: name, version, description and environment prefix."""
+
+    name: str
+    version: str | None
+    description: str | None
+    env_prefix: str
+
+
+class Runtime:
+    """What plugins receive: ``config``, ``log``, ``plugin``, ``tools`` and the rest."""
+
+    def __init__(
+        self,
+        meta: Meta,
+        *,
+        environ: Mapping[str, str] | None = None,
+        argv: Sequence[str] | None = None,
+    ) -> None:
+        self.meta = meta
+        self.argv = list(sys.argv[1:] if argv is None else argv)
+        self.config = ConfigController(meta.env_prefix, dict(os.environ if environ is None else environ))
+        self.log = logging.getLogger(meta.name)
+        self.injector = Injector()
+        self.plugin = PluginManager(self.injector)
+        self.package = PackageManager(self.injector)
+        self.server = ServerManager()
+        self.tools = Tools(meta.name, _metric_namespace(meta.name))
+        self.settings = self.config.parse(ServiceSettings, "", owner=f"service {meta.name!r}")
+        self.lifecycle = Lifecycle(self)
+
+
+def _metric_namespace(name: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9_]", "_", name).strip("_").lower()

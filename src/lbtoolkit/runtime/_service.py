@@ -1,0 +1,222 @@
+"""``Service``: the guide's ``toolkit.Service`` in snake_case, and ``new_service``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from dishka import Scope
+from pydantic import BaseModel
+
+from lbtoolkit._exceptions import LbToolkitError
+from lbtoolkit.config import ConfigController
+from lbtoolkit.runtime._components import PackageManager, PluginManager
+from lbtoolkit.runtime._errors import HelpShown, StopError
+from lbtoolkit.runtime._help import help_requested, render_help
+from lbtoolkit.runtime._hooks import Hook, check_signature
+from lbtoolkit.runtime._logging import configure_logging
+from lbtoolkit.runtime._runtime import Meta, Runtime
+from lbtoolkit.runtime._settings import ServiceSettings
+from lbtoolkit.server import ServerManager
+from lbtoolkit.tools import Metrics, Probes, Tools, Traces
+
+__all__ = ["Service", "new_service"]
+
+HookFunction = Callable[[], Awaitable[object] | object]
+
+
+def new_service(
+    name: str,
+    *,
+    version: str | None = None,
+    description: str | None = None,
+    env_prefix: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    argv: Sequence[str] | None = None,
+) -> Service:
+    """Create a service. Variables are named ``{ENV_PREFIX}_{PLUGIN}_{FIELD}``.
+
+    ``environ`` and ``argv`` default to the process's own; tests pass their own.
+    """
+    meta = Meta(name, version, description, env_prefix or "")
+    return Service(Runtime(meta, environ=environ, argv=argv))
+
+
+class Service:
+    """A microservice: its plugins, packages, servers and lifecycle."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._stop_requested = asyncio.Event()
+        self._error: BaseException | None = None
+        injector = runtime.injector
+        for value, provides in (
+            (runtime, Runtime),
+            (self, Service),
+            (runtime.meta, Meta),
+            (runtime.log, logging.Logger),
+            (runtime.config, ConfigController),
+            (runtime.settings, ServiceSettings),
+            (runtime.plugin, PluginManager),
+            (runtime.package, PackageManager),
+            (runtime.server, ServerManager),
+            (runtime.tools, Tools),
+            (runtime.tools.probes, Probes),
+            (runtime.tools.metrics, Metrics),
+            (runtime.tools.traces, Traces),
+        ):
+            injector.provide_value(value, provides)
+
+    # -- the guide's accessors ----------------------------------------------
+    @property
+    def meta(self) -> Meta:
+        return self.runtime.meta
+
+    @property
+    def log(self) -> logging.Logger:
+        return self.runtime.log
+
+    @property
+    def config(self) -> ConfigController:
+        return self.runtime.config
+
+    @property
+    def plugin(self) -> PluginManager:
+        return self.runtime.plugin
+
+    @property
+    def package(self) -> PackageManager:
+        return self.runtime.package
+
+    @property
+    def server(self) -> ServerManager:
+        return self.runtime.server
+
+    @property
+    def tools(self) -> Tools:
+        return self.runtime.tools
+
+    @property
+    def error(self) -> BaseException | None:
+        """The error given to ``stop(error)``, if any."""
+        return self._error
+
+    # -- registration --------------------------------------------------------
+    def register_config(self, *models: type[BaseModel]) -> None:
+        """Parse configs under the service prefix; each instance is injectable by type."""
+        for model in models:
+            instance = self.runtime.config.parse(model, "", owner=f"config {model.__qualname__}")
+            self.runtime.injector.provide_value(instance, model)
+
+    def register_plugin(self, *constructors: Callable[..., object]) -> None:
+        """Add plugins built by constructors (wired by type hints) at start."""
+        self.runtime.plugin.provide(*constructors)
+
+    def register_package(self, *constructors: Callable[..., object]) -> None:
+        """Add packages: user components whose lifecycle hooks run after the plugins'."""
+        self.runtime.package.provide(*constructors)
+
+    def provide(
+        self, constructor: Callable[..., object], *, provides: Any = None, scope: Scope = Scope.APP
+    ) -> None:
+        """Make a constructor's result injectable (``Scope.REQUEST``: fresh per request)."""
+        self.runtime.injector.provide(constructor, provides=provides, scope=scope)
+
+    def invoke(self, function: Callable[..., object]) -> None:
+        """Call ``function`` at start, after the packages' ``pre_start``, with its dependencies."""
+        marker = self.runtime.injector.provide_call(function)
+        self.runtime.lifecycle.add_invoke(_label(function), marker)
+
+    def register_on_start_hook(self, fn: HookFunction) -> None:
+        """Run ``fn`` in the background once everything started; its errors are logged."""
+        self.runtime.lifecycle.user.on_start.append(_user_hook(fn, "on_start"))
+
+    def register_on_start_sync_hook(self, fn: HookFunction) -> None:
+        """Run ``fn`` at the end of start, in order; an error aborts the start."""
+        self.runtime.lifecycle.user.on_start_sync.append(_user_hook(fn, "on_start_sync"))
+
+    def register_on_stop_hook(self, fn: HookFunction) -> None:
+        """Run ``fn`` at stop, concurrently with the other such hooks."""
+        self.runtime.lifecycle.user.on_stop.append(_user_hook(fn, "on_stop"))
+
+    def register_on_stop_sync_hook(self, fn: HookFunction) -> None:
+        """Run ``fn`` at stop, in order, before the concurrent stop hooks."""
+        self.runtime.lifecycle.user.on_stop_sync.append(_user_hook(fn, "on_stop_sync"))
+
+    # -- lifecycle -----------------------------------------------------------
+    async def start(self) -> None:
+        """Start everything in order; on failure roll back and raise naming the culprit.
+
+        With a help argument (``-h``, ``--help``, ``h``, ``help``) print the help
+        and raise ``HelpShown`` (a ``SystemExit`` with code 0) instead.
+        """
+        if help_requested(self.runtime.argv):
+            sys.stdout.write(render_help(self.runtime) + "\n")
+            sys.stdout.flush()
+            raise HelpShown
+        await self.runtime.lifecycle.start()
+
+    async def stop(self, error: BaseException | None = None) -> None:
+        """Stop (drain servers, then hooks); with ``error``, ``run()`` exits non-zero."""
+        if error is not None and self._error is None:
+            self._error = error
+            self.log.error("stopping because of an error: %s", error)
+        self._stop_requested.set()
+        await self.runtime.lifecycle.stop()
+
+    def run(self) -> int:
+        """Run until SIGTERM/SIGINT or ``stop()``; return the process exit code."""
+        settings = self.runtime.settings
+        configure_logging(
+            self.meta.name,
+            getattr(settings, "log_level", "INFO"),
+            getattr(settings, "log_format", "text"),
+        )
+        try:
+            return asyncio.run(self._serve())
+        except KeyboardInterrupt:
+            return 130
+
+    async def _serve(self) -> int:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._on_signal, signum)
+        try:
+            await self.start()
+        except HelpShown:
+            return 0
+        except LbToolkitError as error:
+            sys.stderr.write(f"{self.meta.name}: {error}\n")
+            return 1
+        await self._stop_requested.wait()
+        try:
+            await self.stop()
+        except StopError as error:
+            sys.stderr.write(f"{self.meta.name}: {error}\n")
+            return 1
+        return 1 if self._error is not None else 0
+
+    def _on_signal(self, signum: signal.Signals) -> None:
+        if self._stop_requested.is_set():
+            if signum == signal.SIGINT:
+                self.log.warning("second interrupt: exiting at once")
+                os._exit(130)
+            return
+        self.log.info("received %s: stopping", signum.name)
+        self._stop_requested.set()
+
+
+def _label(function: Callable[..., object]) -> str:
+    module = getattr(function, "__module__", "")
+    return f"{module}.{getattr(function, '__qualname__', repr(function))}"
+
+
+def _user_hook(fn: HookFunction, kind: str) -> Hook:
+    owner = f"user hook {_label(fn)}"
+    check_signature(owner, kind, fn)
+    return Hook(owner, kind, fn)

@@ -1,0 +1,18 @@
+"""The runtime's tool set."""
+
+from __future__ import annotations
+
+from lbtoolkit.tools._metrics import Metrics
+from lbtoolkit.tools._probes import Probes
+from lbtoolkit.tools._traces import Traces
+
+__all__ = ["Tools"]
+
+
+class Tools:
+    """``runtime.tools``: probes, metrics and traces of one service."""
+
+    def __init__(self, service_name: str, namespace: str) -> None:
+        self.probes = Probes()
+        self.metrics = Metrics(namespace)
+        self.traces = Traces(service_name)
