@@ -7,28 +7,30 @@ import logging
 from collections.abc import Callable
 
 import pytest
-from conftest import Recorder, ServiceFactory, add_plugin
+from tests.runtime.support import Recorder, ServiceFactory, add_plugin
 
 import lbtoolkit
 from lbtoolkit.runtime import State
 
 
-def build(make_service: ServiceFactory, events: list[str], fail: dict[str, set[str]] | None = None) -> lbtoolkit.Service:
+def build(
+    make_service: ServiceFactory, events: list[str], fail: dict[str, set[str]] | None = None
+) -> lbtoolkit.Service:
     """Two plugins, one package and user hooks, all recording into ``events``."""
-    fail = fail or {}
+    failing = fail or {}
     app = make_service()
     for name in ("pgsql", "redis"):
-        add_plugin(app, Recorder(name, events, fail.get(name, ())))
+        add_plugin(app, Recorder(name, events, failing.get(name, ())))
 
     class Package(Recorder):
         def __init__(self) -> None:
-            super().__init__("pkg", events, fail.get("pkg", ()))
+            super().__init__("pkg", events, failing.get("pkg", ()))
 
     app.register_package(Package)
 
     def user_start_sync() -> None:
         events.append("user.on_start_sync")
-        if "on_start_sync" in fail.get("user", ()):
+        if "on_start_sync" in failing.get("user", ()):
             raise RuntimeError("user hook exploded")
 
     async def user_stop() -> None:
@@ -37,6 +39,10 @@ def build(make_service: ServiceFactory, events: list[str], fail: dict[str, set[s
     app.register_on_start_sync_hook(user_start_sync)
     app.register_on_stop_hook(user_stop)
     return app
+
+
+def state_of(app: lbtoolkit.Service) -> State:
+    return app.runtime.lifecycle.state
 
 
 START = [
@@ -72,7 +78,7 @@ async def test_start_then_stop_runs_hooks_in_documented_order(make_service: Serv
     events.clear()
     await app.stop()
     assert events == STOP
-    assert app.runtime.lifecycle.state is State.STOPPED
+    assert state_of(app) is State.STOPPED
     assert not app.runtime.tools.probes.started
 
 
@@ -210,7 +216,9 @@ async def test_start_while_started_errors(make_service: ServiceFactory) -> None:
 
 async def test_stop_before_start_errors(make_service: ServiceFactory) -> None:
     app = make_service()
-    with pytest.raises(lbtoolkit.LifecycleStateError, match="cannot stop: the service is not started"):
+    with pytest.raises(
+        lbtoolkit.LifecycleStateError, match="cannot stop: the service is not started"
+    ):
         await app.stop()
 
 
@@ -222,7 +230,10 @@ async def test_stop_gathers_all_errors(make_service: ServiceFactory) -> None:
     await app.start()
     with pytest.raises(lbtoolkit.StopError) as caught:
         await app.stop()
-    assert [who for who, _ in caught.value.errors] == ['plugin "b" on_stop_sync', 'plugin "a" on_stop']
+    assert [who for who, _ in caught.value.errors] == [
+        'plugin "b" on_stop_sync',
+        'plugin "a" on_stop',
+    ]
     # A failing hook does not keep the others from running.
     assert events[-4:] == ["b.on_stop_sync", "a.on_stop_sync", "b.on_stop", "a.on_stop"]
 
@@ -247,7 +258,7 @@ async def test_shutdown_timeout_abandons_remaining_hooks_and_names_them(
             await asyncio.sleep(30)
 
     add_plugin(app, Recorder("late", events))
-    app.runtime.plugin.provide(lambda: Stuck(), provides=Stuck, name="stuck")
+    app.runtime.plugin.provide(Stuck, provides=Stuck, name="stuck")
     await app.start()
     with caplog.at_level(logging.ERROR), pytest.raises(lbtoolkit.StopError):
         await app.stop()

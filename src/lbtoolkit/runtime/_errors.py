@@ -11,8 +11,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DependencyError",
-    "HookSignatureError",
     "HelpShown",
+    "HookSignatureError",
     "LifecycleStateError",
     "PluginConstructionError",
     "StartError",
@@ -122,7 +122,7 @@ class LifecycleStateError(LbToolkitError, RuntimeError):
         return f"cannot {self.action}: the service is {self.state}"
 
 
-class HelpShown(SystemExit):  # noqa: N818 - a SystemExit, named for what happened
+class HelpShown(SystemExit):
     """Raised by ``start()`` after the help text was printed; exits with code 0."""
 
     def __init__(self) -> None:

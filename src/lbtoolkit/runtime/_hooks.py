@@ -14,9 +14,9 @@ from lbtoolkit.runtime._errors import HookSignatureError
 __all__ = [
     "HOOK_NAMES",
     "Component",
-    "check_signature",
     "Hook",
     "HookFailedError",
+    "check_signature",
     "run_concurrently",
     "run_in_order",
 ]
@@ -86,7 +86,8 @@ def check_signature(owner: str, name: str, fn: object) -> None:
     required = [
         p.name
         for p in signature.parameters.values()
-        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        if p.default is p.empty
+        and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
     ]
     if required:
         names = ", ".join(repr(n) for n in required)

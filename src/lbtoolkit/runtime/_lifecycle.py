@@ -16,12 +16,18 @@ import asyncio
 import enum
 import logging
 import time
+from functools import partial
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lbtoolkit._exceptions import LbToolkitError
-from lbtoolkit.runtime._errors import LifecycleStateError, StartError, StopError
+from lbtoolkit.runtime._errors import (
+    LifecycleStateError,
+    PluginConstructionError,
+    StartError,
+    StopError,
+)
 from lbtoolkit.runtime._hooks import Hook, HookFailedError, run_in_order
 
 if TYPE_CHECKING:
@@ -96,14 +102,16 @@ class Lifecycle:
             raise
         step = "plugin constructors"
         try:
-            for step, action in self._start_steps():
+            for step, action in self._start_steps():  # noqa: B007 - `step` names a failure below
                 await action()
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001 - even a cancelled start rolls back
             await self._roll_back(step, error)
         self.state = State.STARTED
         runtime.tools.probes.started = True
         self._settled.set()
-        log.info("service %s started in %.1f ms", runtime.meta.name, (time.perf_counter() - began) * 1e3)
+        log.info(
+            "service %s started in %.1f ms", runtime.meta.name, (time.perf_counter() - began) * 1e3
+        )
 
     def _start_steps(self) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
         runtime = self._runtime
@@ -126,6 +134,8 @@ class Lifecycle:
         cause = error
         if isinstance(error, HookFailedError):
             owner, hook, cause = error.hook.owner, error.hook.name, error.cause
+        elif isinstance(error, PluginConstructionError):
+            owner, hook, cause = error.owner, "constructor", error.cause
         log.error("start failed at %s; stopping what started", step)
         failures = await self._run_stop_sequence()
         self.state = State.FAILED
@@ -138,14 +148,14 @@ class Lifecycle:
 
     async def _run_invokes(self) -> None:
         for label, marker in self._invokes:
-            hook = Hook("invoke", label, lambda m=marker: self._runtime.injector.get(m))
+            hook = Hook("invoke", label, partial(self._runtime.injector.get, marker))
             await run_in_order([hook])
 
     async def _prepare_servers(self) -> None:
         container = self._runtime.injector.container
         server = self._runtime.server
         for s in (*server.tool_servers, *server.servers):
-            await run_in_order([Hook(f"server {s.name}", "prepare", lambda s=s: s.prepare(container))])
+            await run_in_order([Hook(f"server {s.name}", "prepare", partial(s.prepare, container))])
 
     async def _start_tool_servers(self) -> None:
         for s in self._runtime.server.tool_servers:
@@ -193,7 +203,11 @@ class Lifecycle:
         began = time.perf_counter()
         failures = await self._run_stop_sequence()
         self.state = State.STOPPED
-        log.info("service %s stopped in %.1f ms", self._runtime.meta.name, (time.perf_counter() - began) * 1e3)
+        log.info(
+            "service %s stopped in %.1f ms",
+            self._runtime.meta.name,
+            (time.perf_counter() - began) * 1e3,
+        )
         if failures:
             raise StopError(failures)
 
@@ -213,7 +227,7 @@ class Lifecycle:
                     await _run_step(step, done, failures)
         except TimeoutError as error:
             abandoned = [str(h) for s in steps for h in s.hooks if id(h) not in done]
-            log.error(
+            log.error(  # noqa: TRY400 - the timeout's traceback says nothing useful
                 "shutdown timeout of %gs exceeded; abandoned: %s", timeout, ", ".join(abandoned)
             )
             failures.append(("shutdown", error))
@@ -242,8 +256,16 @@ class Lifecycle:
                 _Step(f"{manager.kind}s on_stop", concurrent, concurrent=True),
             ]
         steps += [
-            _Step("probes and metrics servers", [_stop_hook(s, timeout) for s in tools], concurrent=True),
-            _Step("dependency container", [Hook("dependency container", "close", runtime.injector.close)], concurrent=False),
+            _Step(
+                "probes and metrics servers",
+                [_stop_hook(s, timeout) for s in tools],
+                concurrent=True,
+            ),
+            _Step(
+                "dependency container",
+                [Hook("dependency container", "close", runtime.injector.close)],
+                concurrent=False,
+            ),
         ]
         return steps
 
@@ -269,4 +291,3 @@ async def _run_step(step: _Step, done: set[int], failures: list[tuple[str, BaseE
     else:
         for hook in step.hooks:
             await one(hook)
-

@@ -42,7 +42,9 @@ class Runtime:
     ) -> None:
         self.meta = meta
         self.argv = list(sys.argv[1:] if argv is None else argv)
-        self.config = ConfigController(meta.env_prefix, dict(os.environ if environ is None else environ))
+        self.config = ConfigController(
+            meta.env_prefix, dict(os.environ if environ is None else environ)
+        )
         self.log = logging.getLogger(meta.name)
         self.injector = Injector()
         self.plugin = PluginManager(self.injector)

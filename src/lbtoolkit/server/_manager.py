@@ -24,7 +24,7 @@ class Server(Protocol):
     async def start(self) -> None:
         """Return once the server listens."""
 
-    async def stop(self, timeout: float) -> None:
+    async def stop(self, timeout: float) -> None:  # noqa: ASYNC109 - a drain deadline, not a cancel
         """Stop accepting, let in-flight requests finish within ``timeout`` seconds."""
 
 
