@@ -2,6 +2,26 @@
 
 from __future__ import annotations
 
+from lbtoolkit.server._context import RequestContext
 from lbtoolkit.server._manager import Server, ServerManager
+from lbtoolkit.server._spec import (
+    HttpRule,
+    MethodSpec,
+    PathTemplate,
+    PathVariable,
+    ProxyTarget,
+    ServerKind,
+    ServiceSpec,
+)
 
-__all__ = ["Server", "ServerManager"]
+__all__ = [
+    "HttpRule",
+    "MethodSpec",
+    "PathTemplate",
+    "PathVariable",
+    "ProxyTarget",
+    "RequestContext",
+    "Server",
+    "ServerKind",
+    "ServiceSpec",
+]
