@@ -23,5 +23,6 @@ __all__ = [
     "RequestContext",
     "Server",
     "ServerKind",
+    "ServerManager",
     "ServiceSpec",
 ]
