@@ -1,0 +1,36 @@
+"""Configuration from environment variables, declared as pydantic models.
+
+Each field of a config model is one environment variable, named
+``{SERVICE_PREFIX}_{PLUGIN_PREFIX}_{FIELD}``::
+
+    class Options(BaseModel):
+        host: str = env("HOST", default="localhost", comment="Database host")
+        port: int = env("PORT", default=5432, comment="Database port")
+        password: SecretStr = env("PASSWORD", comment="Database password")
+
+    config = ConfigController("myservice")
+    options = config.parse(Options, "pgsql")  # MYSERVICE_PGSQL_HOST, ...
+    config.raise_for_issues()  # every bad or missing variable at once
+"""
+
+from __future__ import annotations
+
+from lbtoolkit.config._controller import ConfigController
+from lbtoolkit.config._errors import ConfigError, ConfigIssue, ConfigModelError
+from lbtoolkit.config._fields import env, env_prefix
+from lbtoolkit.config._layout import Variable
+
+__all__ = [
+    "ConfigController",
+    "ConfigError",
+    "ConfigIssue",
+    "ConfigModelError",
+    "Variable",
+    "env",
+    "env_prefix",
+]
+
+# Tracebacks and reprs show the public path, not the private module.
+for _name in __all__:
+    globals()[_name].__module__ = __name__
+del _name

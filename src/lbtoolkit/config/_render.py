@@ -1,0 +1,93 @@
+"""The ``--help`` views of the variables: a text table and commented YAML."""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+from typing import TYPE_CHECKING
+
+import yaml
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from lbtoolkit.config._layout import Variable
+
+__all__ = ["render_table", "render_yaml"]
+
+_HEADERS = ("ENVIRONMENT", "DEFAULT VALUE", "REQUIRED", "DESCRIPTION")
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Wide enough that no cell is ever wrapped or cut, whatever the terminal.
+_CONSOLE_WIDTH = 1_000_000
+
+
+def render_table(variables: Sequence[Variable], *, show_all: bool, no_comments: bool) -> str:
+    """A table in the go-pretty style of the Go toolkit, without colours."""
+    table = Table(box=box.ASCII2, show_edge=True)
+    headers = _HEADERS[:3] if no_comments else _HEADERS
+    for header in headers:
+        table.add_column(header, no_wrap=True, overflow="ignore")
+    for var in _select(variables, show_all=show_all):
+        row = [var.name, var.default, "yes" if var.required else "no"]
+        if not no_comments:
+            row.append(" ".join(var.description.split()))
+        # Text cells: a "[" in a default must not be read as rich markup.
+        table.add_row(*(Text(cell) for cell in row))
+    out = io.StringIO()
+    console = Console(
+        file=out,
+        width=_CONSOLE_WIDTH,
+        color_system=None,
+        highlight=False,
+        markup=False,
+        emoji=False,
+    )
+    console.print(table)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines())
+
+
+def render_yaml(variables: Sequence[Variable], *, show_all: bool, no_comments: bool) -> str:
+    """A YAML mapping of variable name to default, descriptions as comments.
+
+    A name defined twice (a conflict reported as an issue) appears once, so
+    the document stays a valid mapping.
+    """
+    lines = ["---"]
+    seen: set[str] = set()
+    for var in _select(variables, show_all=show_all):
+        if var.name in seen:
+            continue
+        seen.add(var.name)
+        if not no_comments:
+            lines.extend(_comment(var))
+        lines.append(f"{_key(var.name)}: {_quoted(var.default)}")
+    if len(lines) == 1:
+        return "--- {}\n"
+    return "\n".join(lines) + "\n"
+
+
+def _select(variables: Iterable[Variable], *, show_all: bool) -> list[Variable]:
+    return [var for var in variables if show_all or var.required]
+
+
+def _comment(var: Variable) -> list[str]:
+    lines = var.description.splitlines()
+    if var.required:
+        lines = [f"(required) {lines[0]}" if lines else "(required)", *lines[1:]]
+    return [f"# {line}".rstrip() for line in lines]
+
+
+def _key(name: str) -> str:
+    if _PLAIN_KEY.fullmatch(name) and yaml.safe_load(name) == name:
+        return name
+    return _quoted(name)
+
+
+def _quoted(text: str) -> str:
+    dumped = yaml.safe_dump(text, default_style='"', allow_unicode=True, width=sys.maxsize)
+    return dumped.rstrip("\n")
