@@ -13,6 +13,8 @@ def test_all_is_sorted_and_complete() -> None:
         "Variable",
         "env",
         "env_prefix",
+        "format_duration",
+        "parse_duration",
     ]
 
 

@@ -16,6 +16,7 @@ Each field of a config model is one environment variable, named
 from __future__ import annotations
 
 from lbtoolkit.config._controller import ConfigController
+from lbtoolkit.config._durations import format_duration, parse_duration
 from lbtoolkit.config._errors import ConfigError, ConfigIssue, ConfigModelError
 from lbtoolkit.config._fields import env, env_prefix
 from lbtoolkit.config._layout import Variable
@@ -28,6 +29,8 @@ __all__ = [
     "Variable",
     "env",
     "env_prefix",
+    "format_duration",
+    "parse_duration",
 ]
 
 # Tracebacks and reprs show the public path, not the private module.

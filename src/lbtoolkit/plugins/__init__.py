@@ -1,0 +1,1 @@
+"""Plugins shipped with lbtoolkit, one package each, found by name through entry points."""

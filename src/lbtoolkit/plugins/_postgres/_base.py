@@ -1,0 +1,113 @@
+"""What both PostgreSQL plugins share: config, readiness, ``info()``, migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from lbtoolkit.plugins._postgres._config import Options, PostgresConfig
+from lbtoolkit.plugins._postgres._connect import Connector
+from lbtoolkit.plugins._postgres._errors import PostgresMigrationError, PostgresStateError
+from lbtoolkit.plugins._postgres._info import render_info
+from lbtoolkit.plugins._postgres._migrations import Migration, apply_migrations
+
+if TYPE_CHECKING:
+    from lbtoolkit import Runtime
+
+__all__ = ["PluginState", "PostgresPlugin"]
+
+
+class PluginState(enum.StrEnum):
+    """Where a plugin instance is in its life; only ``STARTED`` has a connection."""
+
+    NOT_STARTED = "not started"
+    STARTED = "started"
+    STOPPED = "stopped"
+
+
+class PostgresPlugin:
+    """The parts of a PostgreSQL plugin that do not depend on the client library.
+
+    Subclasses set ``kind`` and ``config_model``, open their client in
+    ``pre_start`` (through ``self.connector.retry``), close it in ``on_stop``
+    and answer ``_ping``.
+    """
+
+    kind: ClassVar[str]
+    config_model: ClassVar[type[PostgresConfig]]
+
+    def __init__(self, runtime: Runtime, options: Options) -> None:
+        self.runtime = runtime
+        self.prefix = options.prefix
+        self.owner = f'plugin "{self.prefix}" ({self.kind})'
+        self.config = runtime.config.parse(self.config_model, self.prefix, owner=self.owner)
+        self.log = runtime.log
+        self.connector = Connector(
+            self.config,
+            owner=self.owner,
+            application_name=runtime.meta.name,
+            names=self.variable,
+            log=runtime.log,
+        )
+        self.state = PluginState.NOT_STARTED
+        # Readiness only: a database outage is not cured by restarting the
+        # process, which is what a failing liveness probe would do.
+        runtime.tools.probes.register_check(
+            self.prefix, "readiness", self.health_check, timeout=self.connector.timeout
+        )
+
+    def variable(self, name: str) -> str:
+        """The full name of this plugin's variable ``name`` (``HOST`` -> ``SVC_PGSQL_HOST``)."""
+        return self.runtime.config.variable_name(name, self.prefix)
+
+    def info(self) -> str:
+        """Print the plugin's variables and the values in use (secrets masked); return the text."""
+        text = render_info(self.runtime.config, self.config, self.owner)
+        sys.stdout.write(text + "\n")
+        return text
+
+    async def health_check(self) -> None:
+        """Return when the server answers a query; raise otherwise.
+
+        Raises :class:`PostgresStateError` before ``pre_start`` and after
+        ``on_stop``, :class:`PostgresConnectError` when the server does not answer.
+        """
+        if self.state is not PluginState.STARTED:
+            raise PostgresStateError(self.owner, "health_check", self.state)
+        try:
+            async with asyncio.timeout(self.connector.timeout):
+                await self._ping()
+        except Exception as error:  # noqa: BLE001 - reported as a connection error
+            raise self.connector.error(error) from None
+
+    async def run_migration(self) -> list[Migration]:
+        """Apply the pending migrations of ``MIGRATIONS_DIR``; return those applied.
+
+        Safe to call from several replicas at once: an advisory lock lets one
+        apply the files while the others wait and then find nothing to do.
+        """
+        if not self.config.migrations_dir:
+            raise PostgresMigrationError(
+                self.owner,
+                None,
+                "no migrations directory is configured",
+                hint=f"set {self.variable('MIGRATIONS_DIR')} to the folder of .sql files",
+            )
+        directory = Path(self.config.migrations_dir)
+        conn = await self.connector.retry(self.connector.connect)
+        try:
+            return await apply_migrations(
+                conn, directory, owner=self.owner, secrets=self.connector.secrets
+            )
+        finally:
+            await conn.close()
+
+    async def _ping(self) -> None:
+        raise NotImplementedError
+
+    def _require(self, method: str) -> None:
+        if self.state is not PluginState.STARTED:
+            raise PostgresStateError(self.owner, method, self.state)

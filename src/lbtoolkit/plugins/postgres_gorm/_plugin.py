@@ -1,0 +1,138 @@
+"""The postgres_gorm plugin: SQLAlchemy 2 async ORM on asyncpg."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from lbtoolkit.plugins._postgres import (
+    Migration,
+    Options,
+    PluginState,
+    PostgresConfig,
+    PostgresPlugin,
+)
+from lbtoolkit.plugins.postgres_gorm._engine import build_engine
+from lbtoolkit.testing import new_test_runtime
+
+if TYPE_CHECKING:
+    from lbtoolkit import Runtime
+
+__all__ = ["Config", "GormPlugin", "Plugin", "new_plugin", "new_test_plugin"]
+
+
+class Config(PostgresConfig):
+    """Variables of a postgres_gorm instance (``{SERVICE}_{PREFIX}_HOST``, ...).
+
+    ``DSN`` overrides the connection fields; ``DEBUG`` logs every statement.
+    """
+
+
+class Plugin(Protocol):
+    """PostgreSQL through SQLAlchemy's async ORM; what services and handlers call."""
+
+    def db(self) -> AsyncEngine:
+        """The engine; safe to share between tasks. Only after ``pre_start``."""
+        ...
+
+    def session(self) -> AsyncSession:
+        """A new session; use it as ``async with plugin.session() as session:``.
+
+        The session never commits by itself: call ``await session.commit()``.
+        Objects stay readable after commit (``expire_on_commit=False``).
+        """
+        ...
+
+    def info(self) -> str:
+        """Print the variables and values in use, secrets masked; return the text."""
+        ...
+
+    async def run_migration(self) -> list[Migration]:
+        """Apply the pending ``.sql`` files of ``MIGRATIONS_DIR``; return those applied."""
+        ...
+
+    async def health_check(self) -> None:
+        """Return when the server answers; raise ``PostgresConnectError`` otherwise."""
+        ...
+
+    async def pre_start(self) -> None:
+        """Connect and verify connectivity (with retries); fail naming host and port."""
+        ...
+
+    async def on_stop(self) -> None:
+        """Close every pooled connection."""
+        ...
+
+
+class GormPlugin(PostgresPlugin):
+    """The implementation behind :class:`Plugin`."""
+
+    kind = "postgres_gorm"
+    config_model = Config
+
+    def __init__(self, runtime: Runtime, options: Options) -> None:
+        super().__init__(runtime, options)
+        self._engine: AsyncEngine | None = None
+        self._sessions: async_sessionmaker[AsyncSession] | None = None
+
+    def db(self) -> AsyncEngine:
+        self._require("db")
+        assert self._engine is not None  # noqa: S101 - guaranteed by the state check
+        return self._engine
+
+    def session(self) -> AsyncSession:
+        self._require("session")
+        assert self._sessions is not None  # noqa: S101 - guaranteed by the state check
+        return self._sessions()
+
+    async def pre_start(self) -> None:
+        if self._engine is not None:
+            return
+        sql_log = self.log.getChild(f"{self.prefix}.sql")
+        engine = build_engine(self.config, self.connector, sql_log)
+        try:
+            await self.connector.retry(lambda: _ping(engine))
+        except BaseException:
+            await engine.dispose()
+            raise
+        self._engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.state = PluginState.STARTED
+        self.log.info("%s: connected to %s", self.owner, self.connector.address)
+
+    async def on_stop(self) -> None:
+        engine, self._engine, self._sessions = self._engine, None, None
+        if self.state is PluginState.STARTED:
+            self.state = PluginState.STOPPED
+        if engine is not None:
+            await engine.dispose()
+
+    async def _ping(self) -> None:
+        await _ping(self.db())
+
+
+async def _ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+def new_plugin(runtime: Runtime, options: Options) -> Plugin:
+    """Build the plugin; its config is parsed now, the engine opens in ``pre_start``."""
+    return GormPlugin(runtime, options)
+
+
+def new_test_plugin(
+    options: Options | None = None, *, environ: Mapping[str, str] | None = None
+) -> Plugin:
+    """Build the plugin on a runtime that reads only ``environ`` (the guide's ``NewTestPlugin``).
+
+    ``options`` defaults to prefix ``test`` (variables ``TEST_HOST``, ...).
+    Configuration problems are raised here, at once.
+    """
+    runtime = new_test_runtime(environ=environ)
+    plugin = new_plugin(runtime, options or Options(name="test"))
+    runtime.config.raise_for_issues()
+    return plugin

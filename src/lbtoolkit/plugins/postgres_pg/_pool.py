@@ -1,0 +1,70 @@
+"""The asyncpg pool of the plugin: the guide's pool settings and SQL logging."""
+
+from __future__ import annotations
+
+import logging
+import time
+import weakref
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+if TYPE_CHECKING:
+    from lbtoolkit.plugins._postgres import Connector, PostgresConfig
+
+__all__ = ["open_pool"]
+
+
+async def open_pool(config: PostgresConfig, connector: Connector, sql_log: logging.Logger) -> Any:
+    """Open an ``asyncpg.Pool`` with ``MAX_IDLE_CONNECTIONS`` connections ready.
+
+    ``MAX_CONNECTIONS`` is the pool's size, ``MAX_IDLE_CONNECTIONS`` the
+    connections it keeps (and opens at once, so a bad address fails the
+    start), ``CONN_MAX_IDLE_TIME`` closes the others once idle that long and
+    ``CONN_MAX_LIFETIME`` replaces a connection older than that when it is
+    released.
+    """
+    hooks = _Hooks(config.conn_max_lifetime.total_seconds(), sql_log if config.debug else None)
+    return await asyncpg.create_pool(
+        **connector.connect_kwargs(),
+        min_size=config.idle_connections,
+        max_size=config.max_connections,
+        max_inactive_connection_lifetime=config.conn_max_idle_time.total_seconds(),
+        init=hooks.init,
+        reset=hooks.reset if hooks.lifetime > 0 else None,
+    )
+
+
+class _Hooks:
+    """asyncpg has no connection lifetime; ``init`` and ``reset`` add one."""
+
+    def __init__(self, lifetime: float, sql_log: logging.Logger | None) -> None:
+        self.lifetime = lifetime
+        self._sql_log = sql_log
+        self._born: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+        self._reset_query = ""
+
+    async def init(self, conn: Any) -> None:
+        self._born[conn] = time.monotonic()
+        if self._sql_log is not None:
+            self._reset_query = conn.get_reset_query()
+            conn.add_query_logger(self._log_query)
+
+    async def reset(self, conn: Any) -> None:
+        born = self._born.get(conn)
+        if born is not None and time.monotonic() - born > self.lifetime:
+            # A closed connection goes back to the pool empty; the pool opens
+            # a fresh one the next time it is needed.
+            await conn.close()
+            return
+        query = conn.get_reset_query()
+        if query:
+            await conn.execute(query)
+
+    def _log_query(self, record: Any) -> None:
+        # The pool's own reset after each use is noise, not the service's SQL.
+        if record.query == self._reset_query:
+            return
+        # Arguments are left out: they may be secrets.
+        assert self._sql_log is not None  # noqa: S101 - only registered with a logger
+        self._sql_log.info("%.1f ms  %s", record.elapsed * 1e3, record.query)
