@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import TypeVar
 
 from lbtoolkit.runtime import Meta, Runtime, Service, State
-from lbtoolkit.runtime._hooks import Component, run_concurrently, run_in_order
+from lbtoolkit.runtime._hooks import Component, Hook
 
 __all__ = ["new_test_runtime", "open_plugin", "open_service"]
 
@@ -36,17 +36,19 @@ async def open_plugin(plugin: T, *, owner: str = "plugin under test") -> AsyncIt
     ``runtime.config.raise_for_issues()`` first when the test depends on them.
     """
     component = Component.inspect(owner, plugin)
-    start = [h for name in ("pre_start", "on_start_sync") if (h := component.hook(name))]
-    await run_in_order(start)
-    if (on_start := component.hook("on_start")) is not None:
-        await run_concurrently([on_start])
+    for name in ("pre_start", "on_start_sync", "on_start"):
+        await _call(component.hook(name))
     try:
         yield plugin
     finally:
-        if (on_stop_sync := component.hook("on_stop_sync")) is not None:
-            await run_in_order([on_stop_sync])
-        if (on_stop := component.hook("on_stop")) is not None:
-            await run_concurrently([on_stop])
+        for name in ("on_stop_sync", "on_stop"):
+            await _call(component.hook(name))
+
+
+async def _call(hook: Hook | None) -> None:
+    """Run one hook; its own error reaches the test, as if the hook were called directly."""
+    if hook is not None:
+        await hook()
 
 
 @asynccontextmanager

@@ -1,0 +1,30 @@
+"""The guide's ``NewTestPlugin``: a centrifuge plugin on a runtime of its own."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lbtoolkit.plugins.centrifuge._plugin import Options, Plugin, new_plugin
+from lbtoolkit.testing import new_test_runtime
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["new_test_plugin"]
+
+
+def new_test_plugin(
+    options: Options | None = None, *, environ: Mapping[str, str] | None = None
+) -> Plugin:
+    """Build a centrifuge plugin that reads only ``environ`` (no service prefix).
+
+    ``environ`` uses the plugin prefix (``{"CENTRIFUGE_REDIS_ADDR": ...}`` for
+    the default ``Options()``); without it the node keeps publications to
+    itself. A bad variable raises ``ConfigError`` here at once. Start and
+    stop it with ``lbtoolkit.testing.open_plugin``; mount
+    ``plugin.node().route`` in a Starlette app to connect clients.
+    """
+    runtime = new_test_runtime(environ=environ)
+    plugin = new_plugin(runtime, options or Options())
+    runtime.config.raise_for_issues()
+    return plugin

@@ -1,0 +1,29 @@
+"""Redis through redis-py's asyncio client: ``client()``, ``db()``, ``cluster_db()``, ``info()``.
+
+Declared in a .proto file as ``{prefix: "session_cache" plugin: "redis"}``;
+configured by ``{SERVICE}_{PREFIX}_ADDR``, ``_USERNAME``, ``_PASSWORD``,
+``_DATABASE``, ``_DIAL_TIMEOUT``, ``_READ_TIMEOUT``, ``_WRITE_TIMEOUT``,
+``_POOL_SIZE`` and ``_CLUSTER_MODE``.
+"""
+
+from __future__ import annotations
+
+from lbtoolkit.plugins.redis._config import Config
+from lbtoolkit.plugins.redis._errors import RedisConnectError, RedisStateError
+from lbtoolkit.plugins.redis._plugin import Options, Plugin, new_plugin
+from lbtoolkit.plugins.redis._testing import new_test_plugin
+
+__all__ = [
+    "Config",
+    "Options",
+    "Plugin",
+    "RedisConnectError",
+    "RedisStateError",
+    "new_plugin",
+    "new_test_plugin",
+]
+
+# Tracebacks and reprs show the public path, not the private module.
+for _name in __all__:
+    globals()[_name].__module__ = __name__
+del _name

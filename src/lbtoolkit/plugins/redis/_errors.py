@@ -1,0 +1,42 @@
+"""Errors of the redis plugin: each names the plugin prefix and what to do."""
+
+from __future__ import annotations
+
+from lbtoolkit import LbToolkitError
+
+__all__ = ["RedisConnectError", "RedisStateError"]
+
+
+class RedisConnectError(LbToolkitError, ConnectionError):
+    """The server could not be reached (or refused us) when the plugin started.
+
+    ``cause`` is the driver's message with the password, if any, masked.
+    """
+
+    def __init__(self, prefix: str, address: str, cause: str, *, variable: str) -> None:
+        super().__init__(prefix, address, cause)
+        self.prefix = prefix
+        self.address = address
+        self.cause = cause
+        self.variable = variable
+
+    def __str__(self) -> str:
+        return (
+            f'plugin "{self.prefix}" (redis): cannot connect to {self.address}: {self.cause}\n'
+            f"Hint: check that Redis is running there, or point {self.variable} at it"
+        )
+
+
+class RedisStateError(LbToolkitError, RuntimeError):
+    """A method was called when the plugin cannot answer it (not started, wrong mode)."""
+
+    def __init__(self, prefix: str, method: str, problem: str, hint: str = "") -> None:
+        super().__init__(prefix, method, problem)
+        self.prefix = prefix
+        self.method = method
+        self.problem = problem
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = f'plugin "{self.prefix}" (redis): {self.method}() {self.problem}'
+        return f"{text}\nHint: {self.hint}" if self.hint else text

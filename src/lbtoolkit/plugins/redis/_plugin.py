@@ -1,0 +1,184 @@
+"""The redis plugin: one redis-py asyncio client per prefix, checked at start."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from redis.asyncio import Redis, RedisCluster
+from redis.exceptions import RedisClusterException, RedisError
+
+from lbtoolkit.config import ConfigError, ConfigIssue
+from lbtoolkit.plugins.redis._config import Config, Problem, find_problems, parse_addresses
+from lbtoolkit.plugins.redis._connection import new_client, new_cluster_client
+from lbtoolkit.plugins.redis._errors import RedisConnectError, RedisStateError
+from lbtoolkit.plugins.redis._info import MASK, render_info
+
+if TYPE_CHECKING:
+    from lbtoolkit.runtime import Runtime
+
+__all__ = ["CHECK_TIMEOUT", "Options", "Plugin", "new_plugin"]
+
+# The Go toolkit's ping timeout, and Kubernetes' default probe timeout: a
+# slower answer fails the probe anyway.
+CHECK_TIMEOUT = 1.0
+
+log = logging.getLogger("lbtoolkit.plugins.redis")
+
+# What a failed connect raises: redis-py's errors (the cluster ones stand
+# apart from RedisError) and the socket's own.
+_CONNECT_ERRORS = (RedisError, RedisClusterException, OSError)
+
+
+class Plugin(Protocol):
+    """What services call on a redis plugin (the guide's ``RedisPlugin``)."""
+
+    def client(self) -> Redis | RedisCluster:
+        """The client: ``Redis`` on ``DATABASE``, or ``RedisCluster`` in cluster mode.
+
+        Safe for concurrent use; available from ``pre_start`` to ``on_stop``.
+        """
+        ...
+
+    def db(self) -> Redis | RedisCluster:
+        """The same client as :meth:`client` (the guide's ``DB()``)."""
+        ...
+
+    def cluster_db(self) -> RedisCluster:
+        """The cluster client; raises ``RedisStateError`` unless cluster mode is on."""
+        ...
+
+    def info(self) -> str:
+        """Write the variables and their values to stdout, secrets masked; return the text."""
+        ...
+
+    async def pre_start(self) -> None:
+        """Connect and ping; raise ``RedisConnectError`` if the server cannot be reached."""
+        ...
+
+    async def on_stop(self) -> None:
+        """Close every connection of the client."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Which instance: ``name`` is the prefix of its variables (``session_cache``)."""
+
+    name: str = "redis"
+
+
+def new_plugin(runtime: Runtime, options: Options) -> Plugin:
+    """Parse the config under ``options.name`` and register the readiness check.
+
+    Nothing connects here: the client is created and checked in ``pre_start``.
+    """
+    return _RedisPlugin(runtime, options)
+
+
+class _RedisPlugin:
+    def __init__(self, runtime: Runtime, options: Options) -> None:
+        self._runtime = runtime
+        self._prefix = options.name or "redis"
+        self._owner = f'plugin "{self._prefix}" (redis)'
+        self._config = runtime.config.parse(Config, self._prefix, owner=self._owner)
+        for problem in find_problems(self._config, self._variable):
+            runtime.config.add_issue(self._issue(problem))
+        # Redis refuses client names with spaces; the name is what CLIENT LIST shows.
+        self._client_name = re.sub(r"\s+", "_", f"{runtime.meta.name}.{self._prefix}")
+        self._client: Redis | RedisCluster | None = None
+        # Readiness only: a Redis outage should take the replica out of
+        # rotation, not have it restarted as the Go plugin's liveness check would.
+        runtime.tools.probes.register_check(
+            self._prefix, "readiness", self._check, timeout=CHECK_TIMEOUT
+        )
+
+    def client(self) -> Redis | RedisCluster:
+        if self._client is None:
+            raise RedisStateError(
+                self._prefix,
+                "client",
+                "was called while the plugin is not started",
+                "use the client in code that runs after the plugins' pre_start "
+                "(constructors, handlers, start hooks) and before on_stop",
+            )
+        return self._client
+
+    def db(self) -> Redis | RedisCluster:
+        return self.client()
+
+    def cluster_db(self) -> RedisCluster:
+        if not self._config.cluster_mode:
+            variable = self._variable("CLUSTER_MODE")
+            raise RedisStateError(
+                self._prefix,
+                "cluster_db",
+                "needs cluster mode, which is off",
+                f"set {variable}=true for a Redis Cluster, or call client()",
+            )
+        client = self.client()
+        assert isinstance(client, RedisCluster)  # noqa: S101 - cluster mode builds nothing else
+        return client
+
+    def info(self) -> str:
+        text = render_info(self._runtime, self._owner, self._config)
+        sys.stdout.write(text)
+        return text
+
+    async def pre_start(self) -> None:
+        problems = find_problems(self._config, self._variable)
+        if problems:
+            raise ConfigError([self._issue(p) for p in problems])
+        config = self._config
+        addresses = parse_addresses(config.addr)
+        client: Redis | RedisCluster
+        if config.cluster_mode:
+            client = new_cluster_client(config, addresses, self._client_name)
+        else:
+            client = new_client(config, addresses[0], self._client_name)
+        try:
+            if isinstance(client, RedisCluster):
+                await client.initialize()
+            await client.ping()
+        except _CONNECT_ERRORS as error:
+            await _close_quietly(client)
+            where = ",".join(str(a) for a in addresses)
+            cause = self._scrub(str(error))
+            raise RedisConnectError(
+                self._prefix, where, cause, variable=self._variable("ADDR")
+            ) from error
+        self._client = client
+        log.debug("%s: connected to %s (%s)", self._owner, config.addr, type(client).__name__)
+
+    async def on_stop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    async def _check(self) -> None:
+        if self._client is None:
+            raise RedisStateError(self._prefix, "ping", "failed: the plugin is not started")
+        await self._client.ping()
+
+    def _variable(self, name: str) -> str:
+        return self._runtime.config.variable_name(name, self._prefix)
+
+    def _issue(self, problem: Problem) -> ConfigIssue:
+        return ConfigIssue(
+            self._variable(problem.field), problem.message, self._owner, problem.hint
+        )
+
+    def _scrub(self, text: str) -> str:
+        # Drivers do not echo passwords today; this keeps it so if one ever does.
+        password = self._config.password.get_secret_value()
+        return text.replace(password, MASK) if password else text
+
+
+async def _close_quietly(client: Redis | RedisCluster) -> None:
+    try:
+        await client.aclose()
+    except _CONNECT_ERRORS:
+        log.debug("closing a client that never connected failed", exc_info=True)

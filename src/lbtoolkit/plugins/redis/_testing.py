@@ -1,0 +1,29 @@
+"""The guide's ``NewTestPlugin``: a redis plugin on a runtime of its own."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lbtoolkit.plugins.redis._plugin import Options, Plugin, new_plugin
+from lbtoolkit.testing import new_test_runtime
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["new_test_plugin"]
+
+
+def new_test_plugin(
+    options: Options | None = None, *, environ: Mapping[str, str] | None = None
+) -> Plugin:
+    """Build a redis plugin that reads only ``environ`` (no service prefix).
+
+    ``environ`` uses the plugin prefix (``{"REDIS_DATABASE": "1"}`` for the
+    default ``Options()``). Unlike a service, a bad or missing variable raises
+    ``ConfigError`` here at once. Start and stop it with
+    ``lbtoolkit.testing.open_plugin``.
+    """
+    runtime = new_test_runtime(environ=environ)
+    plugin = new_plugin(runtime, options or Options())
+    runtime.config.raise_for_issues()
+    return plugin
