@@ -1,0 +1,50 @@
+"""RabbitMQ plugin (aio-pika): publish this service's events, subscribe to other services'.
+
+Declared in a ``.proto`` file as ``plugin: "rabbitmq"``; variables are
+``{SERVICE}_{PREFIX}_DSN``, ``_HOST``, ``_PORT``, ``_USERNAME``, ``_PASSWORD``,
+``_VHOST``, ``_PREFETCH`` and a few more (``service --help --all`` lists them).
+
+Delivery is at least once: durable exchanges and queues, persistent messages,
+publisher confirms, acknowledgement after the handler returns, automatic
+reconnection. Handlers must tolerate a message seen twice.
+"""
+
+from __future__ import annotations
+
+from types import FunctionType
+
+from lbtoolkit.plugins.rabbitmq._config import Config, Options
+from lbtoolkit.plugins.rabbitmq._delivery import Delivery, Handler, HeaderValue
+from lbtoolkit.plugins.rabbitmq._errors import (
+    RabbitMQConnectionError,
+    RabbitMQDeclareError,
+    RabbitMQNotConnectedError,
+    RabbitMQPublishError,
+)
+from lbtoolkit.plugins.rabbitmq._factory import new_plugin, new_test_plugin
+from lbtoolkit.plugins.rabbitmq._plugin import Plugin, RabbitMQPlugin
+from lbtoolkit.plugins.rabbitmq._subscription import Subscription
+
+__all__ = [
+    "Config",
+    "Delivery",
+    "Handler",
+    "HeaderValue",
+    "Options",
+    "Plugin",
+    "RabbitMQConnectionError",
+    "RabbitMQDeclareError",
+    "RabbitMQNotConnectedError",
+    "RabbitMQPlugin",
+    "RabbitMQPublishError",
+    "Subscription",
+    "new_plugin",
+    "new_test_plugin",
+]
+
+# Tracebacks and reprs show the public path, not the private module.
+for _name in __all__:
+    _value = globals()[_name]
+    if isinstance(_value, type | FunctionType):  # type aliases keep theirs
+        _value.__module__ = __name__
+del _name, _value

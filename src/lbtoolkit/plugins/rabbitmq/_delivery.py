@@ -1,0 +1,106 @@
+"""What a handler receives, and how messages are put on the wire."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage, DeliveryMode
+
+__all__ = [
+    "RETRIES_HEADER",
+    "Delivery",
+    "Handler",
+    "HeaderValue",
+    "outgoing",
+    "retries_of",
+    "retry_copy",
+]
+
+# Failed deliveries travel back to the queue with this counter: classic queues
+# do not count deliveries, and a redelivery after a lost connection is no failure.
+RETRIES_HEADER = "x-lbtoolkit-retries"
+
+HeaderValue = str | int | float | bool | bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message handed to a subscription's handler.
+
+    ``data`` is the payload as published; ``headers`` the publisher's headers;
+    ``attempt`` counts handler runs for this message (1 on first delivery);
+    ``redelivered`` is the broker's flag (set after a lost connection, so the
+    handler may have seen it before: at-least-once delivery).
+    """
+
+    event: str
+    service: str
+    data: bytes
+    headers: Mapping[str, object]
+    message_id: str | None
+    redelivered: bool
+    attempt: int
+
+    @classmethod
+    def of(cls, message: AbstractIncomingMessage, service: str, event: str) -> Delivery:
+        headers = dict(message.headers or {})
+        retries = _as_int(headers.pop(RETRIES_HEADER, 0))
+        return cls(
+            event=message.type or event,
+            service=message.app_id or service,
+            data=message.body,
+            headers=headers,
+            message_id=message.message_id,
+            redelivered=bool(message.redelivered),
+            attempt=retries + 1,
+        )
+
+
+Handler = Callable[[Delivery], Awaitable[object]]
+"""An async function taking a :class:`Delivery`; raising means "not processed"."""
+
+
+def outgoing(
+    service: str, event: str, data: bytes, headers: Mapping[str, HeaderValue] | None
+) -> aio_pika.Message:
+    """A persistent message: event name in ``type``, publisher in ``app_id``."""
+    return aio_pika.Message(
+        body=bytes(data),
+        headers=dict(headers) if headers else None,
+        type=event,
+        app_id=service,
+        message_id=uuid.uuid4().hex,
+        timestamp=datetime.now(UTC),
+        delivery_mode=DeliveryMode.PERSISTENT,
+    )
+
+
+def retries_of(message: AbstractIncomingMessage) -> int:
+    """How many times this message's handler already failed."""
+    return _as_int((message.headers or {}).get(RETRIES_HEADER, 0))
+
+
+def retry_copy(message: AbstractIncomingMessage, retries: int) -> aio_pika.Message:
+    """The same message with its failure counter set to ``retries``."""
+    headers = dict(message.headers or {})
+    headers[RETRIES_HEADER] = retries
+    return aio_pika.Message(
+        body=message.body,
+        headers=headers,
+        type=message.type,
+        app_id=message.app_id,
+        message_id=message.message_id,
+        timestamp=message.timestamp,
+        content_type=message.content_type,
+        content_encoding=message.content_encoding,
+        correlation_id=message.correlation_id,
+        delivery_mode=DeliveryMode.PERSISTENT,
+    )
+
+
+def _as_int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0

@@ -1,0 +1,87 @@
+"""Errors of the RabbitMQ plugin; each names the plugin and never shows a password."""
+
+from __future__ import annotations
+
+from lbtoolkit._exceptions import LbToolkitError
+
+__all__ = [
+    "RabbitMQConnectionError",
+    "RabbitMQDeclareError",
+    "RabbitMQNotConnectedError",
+    "RabbitMQPublishError",
+    "describe",
+]
+
+
+def describe(error: BaseException, secrets: tuple[str, ...] = ()) -> str:
+    """``Type: text`` of ``error``, with any of ``secrets`` blanked out."""
+    text = str(error)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "******")
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+class RabbitMQConnectionError(LbToolkitError, ConnectionError):
+    """The broker could not be reached, or refused the login, at start."""
+
+    def __init__(self, owner: str, host: str, port: int, cause: str, hint: str) -> None:
+        super().__init__(owner, host, port, cause)
+        self.owner = owner
+        self.host = host
+        self.port = port
+        self.cause = cause
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return (
+            f"{self.owner}: cannot connect to {self.host}:{self.port}: {self.cause}. "
+            f"Hint: {self.hint}"
+        )
+
+
+class RabbitMQNotConnectedError(LbToolkitError, RuntimeError):
+    """``publish``/``channel`` was called before ``pre_start`` or after ``on_stop``."""
+
+    def __init__(self, owner: str, action: str) -> None:
+        super().__init__(owner, action)
+        self.owner = owner
+        self.action = action
+
+    def __str__(self) -> str:
+        return (
+            f"{self.owner}: cannot {self.action}: not connected. Hint: the plugin connects in "
+            "pre_start and disconnects in on_stop; call it while the service runs"
+        )
+
+
+class RabbitMQPublishError(LbToolkitError, RuntimeError):
+    """The broker did not confirm a message in time, or refused it."""
+
+    def __init__(self, owner: str, exchange: str, event: str, reason: str) -> None:
+        super().__init__(owner, exchange, event, reason)
+        self.owner = owner
+        self.exchange = exchange
+        self.event = event
+        self.reason = reason
+
+    def __str__(self) -> str:
+        where = f"to exchange {self.exchange!r}"
+        return f"{self.owner}: publishing {self.event!r} {where} failed: {self.reason}"
+
+
+class RabbitMQDeclareError(LbToolkitError, RuntimeError):
+    """Declaring an exchange or a subscription's queue (or consuming from it) failed."""
+
+    def __init__(self, owner: str, what: str, cause: str) -> None:
+        super().__init__(owner, what, cause)
+        self.owner = owner
+        self.what = what
+        self.cause = cause
+
+    def __str__(self) -> str:
+        return (
+            f"{self.owner}: declaring {self.what} failed: {self.cause}. Hint: one declared "
+            "earlier with other arguments must be deleted first (the Go toolkit declares "
+            "its exchanges as fanout, these are topic)"
+        )

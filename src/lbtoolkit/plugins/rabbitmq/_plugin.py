@@ -1,0 +1,331 @@
+"""The RabbitMQ plugin: events published by this service, subscriptions to others'."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Mapping
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+import aio_pika
+from aio_pika.exceptions import CONNECTION_EXCEPTIONS, DeliveryError, ProbableAuthenticationError
+
+from lbtoolkit.plugins.rabbitmq._config import Config, Options, resolve_target
+from lbtoolkit.plugins.rabbitmq._delivery import Handler, HeaderValue, outgoing
+from lbtoolkit.plugins.rabbitmq._errors import (
+    RabbitMQConnectionError,
+    RabbitMQDeclareError,
+    RabbitMQNotConnectedError,
+    RabbitMQPublishError,
+    describe,
+)
+from lbtoolkit.plugins.rabbitmq._info import render_config
+from lbtoolkit.plugins.rabbitmq._subscription import (
+    Subscription,
+    declare_exchange,
+    queue_name,
+)
+
+if TYPE_CHECKING:
+    from aio_pika.abc import (
+        AbstractRobustChannel,
+        AbstractRobustConnection,
+        AbstractRobustExchange,
+    )
+    from pamqp.common import FieldTable
+
+    from lbtoolkit.runtime import Runtime
+
+__all__ = ["Plugin", "RabbitMQPlugin"]
+
+_READINESS_TIMEOUT = 2.0
+
+T = TypeVar("T")
+
+
+class Plugin(Protocol):
+    """RabbitMQ through aio-pika, with at-least-once delivery.
+
+    ``publish`` sends an event of this service; ``subscribe`` receives the
+    events another service publishes, by that service's name.
+    """
+
+    async def publish(
+        self, event: str, data: bytes, headers: Mapping[str, HeaderValue] | None = None
+    ) -> None:
+        """Publish ``data`` as ``event`` and wait until the broker has it (confirmed)."""
+        ...
+
+    async def subscribe(
+        self,
+        service: str,
+        event: str,
+        handler: Handler,
+        *,
+        queue: str | None = None,
+        prefetch: int | None = None,
+    ) -> Subscription:
+        """Call ``handler`` for every ``event`` that ``service`` publishes."""
+        ...
+
+    async def channel(self) -> AbstractRobustChannel:
+        """A new channel on the plugin's connection, for what the plugin does not cover."""
+        ...
+
+    async def health_check(self) -> None:
+        """Raise unless connected and the broker answers (the readiness check)."""
+        ...
+
+    def info(self) -> str:
+        """Print the plugin's variables and values (secrets masked); return the text."""
+        ...
+
+    async def pre_start(self) -> None:
+        """Connect; declare this service's exchange and the subscriptions made so far."""
+        ...
+
+    async def on_start(self) -> None:
+        """Start consuming."""
+        ...
+
+    async def on_stop(self) -> None:
+        """Stop consuming, let running handlers finish, close the connection."""
+        ...
+
+
+class RabbitMQPlugin:
+    """The implementation behind :class:`Plugin`; build it with ``new_plugin``."""
+
+    def __init__(self, runtime: Runtime, options: Options) -> None:
+        self._runtime = runtime
+        self._prefix = options.name
+        self._owner = f'plugin "{options.name}" (rabbitmq)'
+        self._service = runtime.meta.name
+        self._log = runtime.log.getChild(options.name)
+        self.config = runtime.config.parse(Config, options.name, owner=self._owner)
+        dsn_variable = self._variable("DSN")
+        self._target, issue = resolve_target(self.config, dsn_variable, self._owner)
+        if issue is not None:
+            runtime.config.add_issue(issue)
+        self._connection: AbstractRobustConnection | None = None
+        self._publisher: AbstractRobustChannel | None = None
+        self._exchange: AbstractRobustExchange | None = None
+        self._subscriptions: list[Subscription] = []
+        self._consuming = False
+        self._stopping = False
+        runtime.tools.probes.register_check(
+            options.name, "readiness", self.health_check, timeout=_READINESS_TIMEOUT
+        )
+
+    @property
+    def connection_name(self) -> str:
+        """The name the broker lists this connection under (``service:prefix``)."""
+        return f"{self._service}:{self._prefix}"
+
+    # -- lifecycle -------------------------------------------------------------
+    async def pre_start(self) -> None:
+        """Connect, declare this service's exchange and the subscriptions made so far."""
+        connection = await self._connect()
+        try:
+            publisher = await connection.channel(publisher_confirms=True)
+            exchange = await self._declaring(
+                f"exchange {self._service!r}", declare_exchange(publisher, self._service)
+            )
+            for subscription in self._subscriptions:
+                await self._declaring(
+                    f"queue {subscription.queue!r}", subscription.declare(connection)
+                )
+        except BaseException:
+            await connection.close()
+            raise
+        self._connection, self._publisher, self._exchange = connection, publisher, exchange
+        self._log.info("%s connected to %s as %r", self._owner, self._target, self.connection_name)
+
+    async def on_start(self) -> None:
+        """Start consuming: handlers run once the service's plugins have all started."""
+        self._consuming = True
+        for subscription in self._subscriptions:
+            await self._declaring(f"queue {subscription.queue!r}", subscription.start())
+
+    async def on_stop(self) -> None:
+        """Stop consuming, let running handlers finish, then close the connection."""
+        self._stopping = True
+        drain = self.config.drain_timeout.total_seconds()
+        connection = self._connection
+        # Cancelling consumers needs the broker; closing the connection cancels them too.
+        cancel = connection is not None and connection.connected.is_set()
+        await asyncio.gather(*(s.stop(drain, cancel=cancel) for s in self._subscriptions))
+        self._connection = self._publisher = self._exchange = None
+        if connection is not None:
+            await connection.close()
+
+    # -- the plugin's API ------------------------------------------------------
+    async def publish(
+        self, event: str, data: bytes, headers: Mapping[str, HeaderValue] | None = None
+    ) -> None:
+        """Publish to this service's exchange with routing key ``event``.
+
+        Waits for the broker's confirmation; through a lost connection it waits
+        for the reconnection and sends again (so a subscriber may see the message
+        twice), up to ``PUBLISH_TIMEOUT``. Raises ``RabbitMQPublishError``.
+        """
+        message = outgoing(self._service, event, data, headers)
+        timeout = self.config.publish_timeout.total_seconds()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        pause = 0.05
+        while True:
+            # Handlers still draining in on_stop may publish until the connection closes.
+            exchange = self._exchange
+            if exchange is None:
+                raise RabbitMQNotConnectedError(self._owner, f"publish {event!r}")
+            try:
+                # A robust channel waits here for a lost connection to come back.
+                async with asyncio.timeout_at(deadline):
+                    await exchange.publish(message, routing_key=event, mandatory=False)
+            except DeliveryError as error:
+                reason = f"the broker refused it ({describe(error)})"
+                raise RabbitMQPublishError(self._owner, self._service, event, reason) from error
+            except (*CONNECTION_EXCEPTIONS, TimeoutError) as error:
+                if loop.time() >= deadline:
+                    reason = f"not confirmed within {timeout:g}s (PUBLISH_TIMEOUT)"
+                    raise RabbitMQPublishError(self._owner, self._service, event, reason) from error
+                self._log.debug("publishing %r: %s; sending again", event, describe(error))
+            else:
+                return
+            await asyncio.sleep(min(pause, max(deadline - loop.time(), 0)))
+            pause = min(pause * 2, 1.0)
+
+    async def subscribe(
+        self,
+        service: str,
+        event: str,
+        handler: Handler,
+        *,
+        queue: str | None = None,
+        prefetch: int | None = None,
+    ) -> Subscription:
+        """Call ``handler`` for every ``event`` that ``service`` publishes.
+
+        The queue (default ``{this service}:{service}:{event}``) is durable and
+        shared by the replicas of this service. Declared at once when connected
+        (else in ``pre_start``); consumed from ``on_start`` on. ``prefetch``
+        overrides ``PREFETCH`` for this subscription. The handler's message is
+        acknowledged when it returns; when it raises, the message comes again
+        up to ``RETRY_LIMIT`` times, then moves to ``{queue}.dead-letter``.
+        """
+        if self._stopping:
+            raise RabbitMQNotConnectedError(self._owner, f"subscribe to {service}/{event}")
+        subscription = Subscription(
+            service=service,
+            event=event,
+            queue=queue or queue_name(self._service, service, event),
+            handler=handler,
+            prefetch=self.config.prefetch if prefetch is None else prefetch,
+            retry_limit=self.config.retry_limit,
+            log=self._log,
+            on_unsubscribe=self._forget,
+        )
+        connection = self._connection
+        if connection is not None:
+            what = f"queue {subscription.queue!r}"
+            await self._declaring(what, subscription.declare(connection))
+            if self._consuming:
+                await self._declaring(what, subscription.start())
+        self._subscriptions.append(subscription)
+        return subscription
+
+    async def channel(self) -> AbstractRobustChannel:
+        """A new robust channel; it is closed with the connection in ``on_stop``."""
+        connection = self._connection
+        if connection is None or self._stopping:
+            raise RabbitMQNotConnectedError(self._owner, "open a channel")
+        channel = connection.channel()
+        await channel
+        return channel
+
+    def info(self) -> str:
+        """Print the plugin's variables and values (secrets masked); return the text."""
+        text = render_config(self._runtime, self._owner, self.config)
+        sys.stdout.write(text + "\n")
+        return text
+
+    async def health_check(self) -> None:
+        """Raise unless connected and the broker answers (the readiness check)."""
+        connection, channel = self._connection, self._publisher
+        if connection is None or channel is None:
+            raise RabbitMQNotConnectedError(self._owner, f"reach {self._target}")
+        if not connection.connected.is_set():
+            raise self._unreachable("connection lost, reconnecting")
+        try:
+            # A round trip proves the broker answers, not just that a socket is open.
+            underlay = await channel.get_underlay_channel()
+            await underlay.exchange_declare(self._service, passive=True, timeout=_READINESS_TIMEOUT)
+        except (*CONNECTION_EXCEPTIONS, TimeoutError) as error:
+            raise self._unreachable(describe(error, self._secrets())) from error
+
+    # -- internals -------------------------------------------------------------
+    async def _connect(self) -> AbstractRobustConnection:
+        target, config = self._target, self.config
+        timeout = config.connect_timeout.total_seconds()
+        properties: FieldTable = {"connection_name": self.connection_name}
+        reconnect = config.reconnect_interval.total_seconds()
+        try:
+            async with asyncio.timeout(timeout):
+                if target.url is not None:
+                    return await aio_pika.connect_robust(
+                        target.url,
+                        timeout=timeout,
+                        client_properties=properties,
+                        reconnect_interval=reconnect,
+                    )
+                return await aio_pika.connect_robust(
+                    host=target.host,
+                    port=target.port,
+                    login=config.username,
+                    password=config.password.get_secret_value(),
+                    virtualhost=target.vhost,
+                    timeout=timeout,
+                    client_properties=properties,
+                    reconnect_interval=reconnect,
+                )
+        except (*CONNECTION_EXCEPTIONS, TimeoutError) as error:
+            cause = describe(error, self._secrets())
+            if isinstance(error, TimeoutError):
+                cause = f"no answer within {timeout:g}s (CONNECT_TIMEOUT)"
+            raise self._unreachable(cause, error) from error
+
+    def _unreachable(
+        self, cause: str, error: BaseException | None = None
+    ) -> RabbitMQConnectionError:
+        target = self._target
+        return RabbitMQConnectionError(
+            self._owner, target.host, target.port, cause, self._hint(error)
+        )
+
+    async def _declaring(self, what: str, step: Awaitable[T]) -> T:
+        """Run a declaration step; name what was being declared when it fails."""
+        try:
+            async with asyncio.timeout(self.config.connect_timeout.total_seconds()):
+                return await step
+        except (*CONNECTION_EXCEPTIONS, TimeoutError) as error:
+            cause = describe(error, self._secrets())
+            raise RabbitMQDeclareError(self._owner, what, cause) from error
+
+    async def _forget(self, subscription: Subscription) -> None:
+        if subscription in self._subscriptions:
+            self._subscriptions.remove(subscription)
+
+    def _variable(self, name: str) -> str:
+        return self._runtime.config.variable_name(name, self._prefix)
+
+    def _hint(self, error: BaseException | None) -> str:
+        if isinstance(error, ProbableAuthenticationError):
+            names = [self._variable(n) for n in ("USERNAME", "PASSWORD")]
+        else:
+            names = [self._variable(n) for n in ("HOST", "PORT")]
+        dsn = self._variable("DSN")
+        return f"check {' and '.join(names)} (or {dsn}) and that RabbitMQ runs there"
+
+    def _secrets(self) -> tuple[str, ...]:
+        return (self.config.password.get_secret_value(), self.config.dsn.get_secret_value())

@@ -1,0 +1,35 @@
+"""Sentry plugin (sentry-sdk): errors logged by handlers and lifecycle hooks go to Sentry.
+
+Declared in a ``.proto`` file as ``plugin: "sentry"``; variables are
+``{SERVICE}_{PREFIX}_DSN`` (empty: off), ``_ENVIRONMENT``, ``_SAMPLE_RATE``,
+``_RELEASE`` and a few more. Declare it first, so it reports the other
+plugins' start failures too. The SDK is process-wide: one per process.
+"""
+
+from __future__ import annotations
+
+from types import FunctionType
+
+from lbtoolkit.plugins.sentry._config import Config, Options
+from lbtoolkit.plugins.sentry._errors import SentryConnectionError, SentryNotStartedError
+from lbtoolkit.plugins.sentry._factory import new_plugin, new_test_plugin
+from lbtoolkit.plugins.sentry._plugin import Level, Plugin, SentryPlugin
+
+__all__ = [
+    "Config",
+    "Level",
+    "Options",
+    "Plugin",
+    "SentryConnectionError",
+    "SentryNotStartedError",
+    "SentryPlugin",
+    "new_plugin",
+    "new_test_plugin",
+]
+
+# Tracebacks and reprs show the public path, not the private module.
+for _name in __all__:
+    _value = globals()[_name]
+    if isinstance(_value, type | FunctionType):  # type aliases keep theirs
+        _value.__module__ = __name__
+del _name, _value

@@ -1,0 +1,143 @@
+"""Configuration, ``info()`` and the public face of the RabbitMQ plugin (no broker needed)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from datetime import timedelta
+from typing import cast
+
+import pytest
+
+from lbtoolkit import LbToolkitError
+from lbtoolkit.config import ConfigError
+from lbtoolkit.plugins import rabbitmq
+from lbtoolkit.plugins.rabbitmq import Options, RabbitMQPlugin, new_plugin, new_test_plugin
+from lbtoolkit.testing import new_test_runtime
+
+
+def build(prefix: str, environ: dict[str, str], env_prefix: str = "MYSERVICE") -> RabbitMQPlugin:
+    runtime = new_test_runtime("orders", env_prefix=env_prefix, environ=environ)
+    return cast("RabbitMQPlugin", new_plugin(runtime, Options(prefix)))
+
+
+def test_defaults_are_the_guides() -> None:
+    plugin = cast("RabbitMQPlugin", new_test_plugin())
+    config = plugin.config
+    assert (config.host, config.port, config.vhost, config.prefetch) == ("localhost", 5672, "/", 1)
+    assert config.username == "guest"
+    assert config.password.get_secret_value() == "guest"
+    assert config.dsn.get_secret_value() == ""
+    assert config.retry_limit == 3
+    assert config.publish_timeout == timedelta(seconds=30)
+
+
+def test_two_instances_read_their_own_prefixed_variables() -> None:
+    runtime = new_test_runtime(
+        "orders",
+        env_prefix="MYSERVICE",
+        environ={
+            "MYSERVICE_EVENTS_HOST": "events.example",
+            "MYSERVICE_EVENTS_PORT": "5673",
+            "MYSERVICE_EVENTS_PREFETCH": "20",
+            "MYSERVICE_AUDIT_DSN": "amqp://audit:pw@audit.example:5999/audit",
+            "MYSERVICE_AUDIT_RETRY_LIMIT": "0",
+            "MYSERVICE_AUDIT_RECONNECT_INTERVAL": "250ms",
+        },
+    )
+    events = cast("RabbitMQPlugin", new_plugin(runtime, Options("events")))
+    audit = cast("RabbitMQPlugin", new_plugin(runtime, Options("audit")))
+    runtime.config.raise_for_issues()
+
+    assert (events.config.host, events.config.port, events.config.prefetch) == (
+        "events.example",
+        5673,
+        20,
+    )
+    assert events.config.retry_limit == 3
+    assert (audit._target.host, audit._target.port, audit._target.vhost) == (
+        "audit.example",
+        5999,
+        "audit",
+    )
+    assert audit.config.retry_limit == 0
+    assert audit.config.reconnect_interval == timedelta(milliseconds=250)
+    assert audit.connection_name == "orders:audit"
+
+
+def test_dsn_overrides_the_connection_fields() -> None:
+    plugin = build(
+        "queue",
+        {"MYSERVICE_QUEUE_DSN": "amqps://u:p@broker.example/", "MYSERVICE_QUEUE_HOST": "ignored"},
+    )
+    assert (plugin._target.host, plugin._target.port, plugin._target.vhost) == (
+        "broker.example",
+        5671,
+        "/",
+    )
+
+
+def test_go_deployments_prefetch_count_is_read_too() -> None:
+    plugin = build("queue", {"MYSERVICE_QUEUE_PREFETCH_COUNT": "7"})
+    assert plugin.config.prefetch == 7
+
+
+def test_bad_variables_are_reported_together_without_secret_values() -> None:
+    bad_dsn = "rabbit://user:s3cr3t-value@"
+    runtime = new_test_runtime(
+        "orders",
+        env_prefix="MYSERVICE",
+        environ={
+            "MYSERVICE_QUEUE_PORT": "abc",
+            "MYSERVICE_QUEUE_PREFETCH": "-1",
+            "MYSERVICE_QUEUE_DSN": bad_dsn,
+        },
+    )
+    new_plugin(runtime, Options("queue"))
+    with pytest.raises(ConfigError) as caught:
+        runtime.config.raise_for_issues()
+    text = str(caught.value)
+    assert "MYSERVICE_QUEUE_PORT: 'abc' is not a valid integer" in text
+    assert "MYSERVICE_QUEUE_PREFETCH:" in text
+    assert "MYSERVICE_QUEUE_DSN: not an amqp:// or amqps:// URL with a host (value hidden)" in text
+    assert "s3cr3t-value" not in text
+
+
+def test_new_test_plugin_raises_config_errors_at_once() -> None:
+    with pytest.raises(ConfigError, match="RABBITMQ_PORT"):
+        new_test_plugin(environ={"RABBITMQ_PORT": "0"})
+
+
+def test_info_prints_every_variable_with_secrets_masked(capsys: pytest.CaptureFixture[str]) -> None:
+    plugin = build(
+        "queue",
+        {
+            "MYSERVICE_QUEUE_PASSWORD": "sup3rsecret",
+            "MYSERVICE_QUEUE_DSN": "amqp://u:dsnsecret@h:5672/v",
+        },
+    )
+    text = plugin.info()
+    assert capsys.readouterr().out == text + "\n"
+    assert text.splitlines()[0] == 'plugin "queue" (rabbitmq):'
+    assert "  MYSERVICE_QUEUE_PASSWORD           = ******" in text
+    assert "  MYSERVICE_QUEUE_DSN                = ******" in text
+    assert "  MYSERVICE_QUEUE_HOST               = localhost" in text
+    assert "  MYSERVICE_QUEUE_PUBLISH_TIMEOUT    = 30s" in text
+    assert "sup3rsecret" not in text
+    assert "dsnsecret" not in text
+
+
+def test_public_api_is_sorted_and_lives_in_the_package() -> None:
+    exported = list(rabbitmq.__all__)
+    assert exported == sorted(exported)
+    for name in exported:
+        value = getattr(rabbitmq, name)
+        if isinstance(value, type):
+            assert value.__module__ == "lbtoolkit.plugins.rabbitmq", name
+    assert issubclass(rabbitmq.RabbitMQConnectionError, LbToolkitError)
+    assert issubclass(rabbitmq.RabbitMQConnectionError, ConnectionError)
+    assert issubclass(rabbitmq.RabbitMQPublishError, RuntimeError)
+
+
+def test_entry_point_finds_the_plugin_by_name() -> None:
+    (entry,) = importlib.metadata.entry_points(group="lbtoolkit.plugins", name="rabbitmq")
+    assert entry.load() is rabbitmq
