@@ -1,0 +1,44 @@
+"""Code generation from .proto files: the toolkit modules and ``lbtoolkit generate``.
+
+``generate`` turns a ``CodeGeneratorRequest`` into ``<file>_toolkit.py``
+modules (plugin Protocols, service constructors, ``RpcServer`` Protocols,
+route tables, clients, mocks); ``protoc-gen-lbtoolkit`` and
+``generate_package`` both call it. Plugins named in the .proto files are
+found through the entry-point group ``lbtoolkit.plugins``.
+"""
+
+from __future__ import annotations
+
+from lbtoolkit.codegen._errors import (
+    CodegenError,
+    DuplicatePrefixError,
+    HttpRuleError,
+    InvalidPrefixError,
+    PrefixConflictError,
+    ProtocError,
+    UnknownPluginError,
+    UnknownServiceError,
+)
+from lbtoolkit.codegen._generator import generate
+from lbtoolkit.codegen._plugins import ENTRY_POINT_GROUP
+from lbtoolkit.codegen._project import GeneratedFile, GenerateResult, generate_package
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "CodegenError",
+    "DuplicatePrefixError",
+    "GenerateResult",
+    "GeneratedFile",
+    "HttpRuleError",
+    "InvalidPrefixError",
+    "PrefixConflictError",
+    "ProtocError",
+    "UnknownPluginError",
+    "UnknownServiceError",
+    "generate",
+    "generate_package",
+]
+
+for _name in __all__[1:]:
+    globals()[_name].__module__ = __name__
+del _name

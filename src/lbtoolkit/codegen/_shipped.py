@@ -1,0 +1,105 @@
+"""Compile the shipped option protos into the modules checked in beside them.
+
+Run ``python -m lbtoolkit.codegen._shipped`` after changing a shipped
+``.proto`` or upgrading grpcio-tools or protoc-gen-validate; a test fails
+while the checked-in modules differ from what this produces.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from lbtoolkit.codegen._imports import ModuleMap, fix_imports
+from lbtoolkit.codegen._protoc import run_protoc
+from lbtoolkit.proto import PROTO_ROOT, SHIPPED_MODULES, VALIDATE_PROTO, protoc_module
+from lbtoolkit.proto._includes import include_paths
+
+__all__ = ["build_shipped", "main"]
+
+# The checked-in modules are generated text: the formatter keeps off, and the
+# lint rules protoc's and mypy-protobuf's output breaks are named per file (a
+# blanket ``noqa`` is itself a finding, and so is a code that does not fire).
+_PROTOC_CODES = "E402, E501, ERA001, F401, I001, Q000, SLF001"
+_STUB_CODES = "E501, I001, N802, PYI021, SLF001, UP035, UP036"
+_LINT_CODES = {
+    "toolkit/options/annotations_pb2.py": _PROTOC_CODES + ", Q004",
+    "toolkit/options/annotations_pb2.pyi": _STUB_CODES,
+    "toolkit/options/go_annotations_pb2.py": _PROTOC_CODES + ", F403",
+    "toolkit/options/go_annotations_pb2.pyi": "I001, PYI021",
+    "validate/validate_pb2.py": _PROTOC_CODES + ", Q004",
+    "validate/validate_pb2.pyi": _STUB_CODES,
+}
+# mypy-protobuf marks lines for flake8-pyi, whose codes ruff does not know.
+_FLAKE8_PYI_NOQA = re.compile(r"  # noqa: Y\d+")
+
+
+def build_shipped() -> dict[str, str]:
+    """The compiled modules: path relative to ``lbtoolkit/proto`` -> text."""
+    modules = ModuleMap(
+        shipped={protoc_module(name): module for name, module in SHIPPED_MODULES.items()}
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        sources, out = Path(scratch, "src"), Path(scratch, "out")
+        (sources / "validate").mkdir(parents=True)
+        out.mkdir()
+        shutil.copyfile(_installed_validate_proto(), sources / VALIDATE_PROTO)
+        well_known = include_paths()[1]
+        run_protoc(
+            [
+                f"-I{PROTO_ROOT}",
+                f"-I{sources}",
+                f"-I{well_known}",
+                f"--python_out={out}",
+                # mypy-protobuf's stubs type the extensions, which the
+                # generator reads, and pass ``mypy --strict``.
+                f"--plugin=protoc-gen-mypy={_mypy_plugin()}",
+                f"--mypy_out={out}",
+                *SHIPPED_MODULES,
+            ]
+        )
+        result: dict[str, str] = {}
+        for name, module in SHIPPED_MODULES.items():
+            written = out / protoc_module(name).replace(".", "/")
+            target = module.removeprefix("lbtoolkit.proto.").replace(".", "/")
+            for suffix in (".py", ".pyi"):
+                text = Path(f"{written}{suffix}").read_text(encoding="utf-8")
+                fixed = fix_imports(text, protoc_module(name), modules, stub=suffix == ".pyi")
+                path = target + suffix
+                header = f"# ruff: noqa: {_LINT_CODES[path]}\n# fmt: off\n"
+                result[path] = header + _FLAKE8_PYI_NOQA.sub("", fixed)
+    return result
+
+
+def _installed_validate_proto() -> Path:
+    # protoc-gen-validate installs validate.proto as data, outside any package.
+    for file in importlib.metadata.files("protoc-gen-validate") or ():
+        if file.name == "validate.proto":
+            return Path(str(file.locate()))
+    msg = "protoc-gen-validate does not ship validate.proto"
+    raise FileNotFoundError(msg)
+
+
+def _mypy_plugin() -> str:
+    beside = Path(sys.executable).with_name("protoc-gen-mypy")
+    found = str(beside) if beside.is_file() else shutil.which("protoc-gen-mypy")
+    if found is None:
+        msg = "protoc-gen-mypy not found: install mypy-protobuf (the test extra has it)"
+        raise FileNotFoundError(msg)
+    return found
+
+
+def main() -> None:
+    for relative, text in sorted(build_shipped().items()):
+        path = PROTO_ROOT / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")  # noqa: T201 - a maintainer's script reports what it wrote
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""``new_..._service``: plugins configured under their prefixes, injected by type."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from lbtoolkit.client import ChannelPool, GrpcChannel
+from lbtoolkit.server import ServerKind
+from lbtoolkit.testing import open_service
+from tests.codegen.support import annotate, typed_module
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+# The guide's "Multi-Instance Plugin Pattern" environment.
+GUIDE_ENVIRONMENT = {
+    "MYSERVICE_PRIMARY_DB_HOST": "primary.db.com",
+    "MYSERVICE_PRIMARY_DB_DATABASE": "app_db",
+    "MYSERVICE_ANALYTICS_DB_HOST": "analytics.db.com",
+    "MYSERVICE_ANALYTICS_DB_DATABASE": "analytics_db",
+    "MYSERVICE_SESSION_CACHE_HOST": "session.redis.com",
+    "MYSERVICE_SESSION_CACHE_DATABASE": "0",
+    "MYSERVICE_DATA_CACHE_HOST": "data.redis.com",
+    "MYSERVICE_DATA_CACHE_DATABASE": "1",
+}
+
+
+@pytest.fixture(autouse=True)
+def _process(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The service reads the process's arguments (for --help) and environment.
+    monkeypatch.setattr(sys, "argv", ["myservice"])
+    for name, value in GUIDE_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_config_table_lists_every_plugin_instance(on_path: Path) -> None:
+    toolkit = typed_module(on_path)
+    app = toolkit.new_my_service_service("myservice", env_prefix="MYSERVICE")
+    table = app.config.print_table(all=True)
+    for variable in [
+        "MYSERVICE_PRIMARY_DB_HOST",
+        "MYSERVICE_PRIMARY_DB_DATABASE",
+        "MYSERVICE_ANALYTICS_DB_HOST",
+        "MYSERVICE_ANALYTICS_DB_DATABASE",
+        "MYSERVICE_SESSION_CACHE_HOST",
+        "MYSERVICE_SESSION_CACHE_DATABASE",
+        "MYSERVICE_DATA_CACHE_HOST",
+        "MYSERVICE_DATA_CACHE_DATABASE",
+        "MYSERVICE_MYPLUGIN_HOST",
+        "MYSERVICE_MYPLUGIN_PORT",
+        "MYSERVICE_PGSQL_HOST",  # service-level instances
+        "MYSERVICE_REDIS_DATABASE",
+    ]:
+        assert variable in table
+
+
+def test_service_level_plugins_belong_to_their_service(on_path: Path) -> None:
+    toolkit = typed_module(on_path)
+    table = toolkit.new_reports_service("reports", env_prefix="MYSERVICE").config.print_table(
+        all=True
+    )
+    assert "MYSERVICE_PRIMARY_DB_HOST" in table
+    assert "MYSERVICE_PGSQL_HOST" not in table
+
+
+async def test_each_typed_parameter_gets_its_instance(on_path: Path) -> None:
+    toolkit = typed_module(on_path)
+    app = toolkit.new_worker_service("myservice", env_prefix="MYSERVICE")
+    seen: dict[str, Any] = {}
+
+    def check(primary: Any, analytics: Any, session: Any, data: Any, custom: Any) -> None:
+        seen.update(primary=primary, analytics=analytics, session=session, data=data)
+        seen["custom"] = custom
+
+    app.invoke(
+        annotate(
+            check,
+            primary=toolkit.PrimaryDbPlugin,
+            analytics=toolkit.AnalyticsDbPlugin,
+            session=toolkit.SessionCachePlugin,
+            data=toolkit.DataCachePlugin,
+            custom=toolkit.MypluginPlugin,
+        )
+    )
+    async with open_service(app):
+        assert seen["primary"].dsn() == "postgresql://primary.db.com/app_db"
+        assert seen["analytics"].dsn() == "postgresql://analytics.db.com/analytics_db"
+        assert seen["session"].database() == 0
+        assert seen["data"].database() == 1
+        assert await seen["data"].get("k") == "data_cache:k"
+        seen["custom"].do_something()
+
+
+async def test_services_accessor_is_injected(
+    on_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MYSERVICE_CLIENT_REPORTS_TARGET", "reports.internal:9000")
+    toolkit = typed_module(on_path)
+    app = toolkit.new_worker_service("myservice", env_prefix="MYSERVICE")
+    seen: list[Any] = []
+
+    def keep(services: Any) -> None:
+        seen.append(services)
+
+    app.invoke(annotate(keep, services=toolkit.WorkerServices))
+    async with open_service(app):
+        (services,) = seen
+        assert isinstance(services, toolkit.WorkerServices)
+        assert isinstance(services.reports, toolkit.ReportsClient)
+        channel = services.reports._channel
+        assert isinstance(channel, GrpcChannel)
+        assert channel.target == "reports.internal:9000"
+
+
+def test_constructor_declares_the_spec(on_path: Path) -> None:
+    toolkit = typed_module(on_path)
+    app = toolkit.new_my_service_service("myservice")
+    (spec,) = app.server.declared
+    assert spec is toolkit.MY_SERVICE_SPEC
+    assert spec.servers == (ServerKind.GRPC, ServerKind.HTTP)
+    assert spec.rpc_server is toolkit.MyServiceRpcServer
+    assert [m.handler for m in spec.methods] == ["get_user", "list_users", "upload", "chat"]
+    streaming = [(m.client_streaming, m.server_streaming) for m in spec.methods]
+    assert streaming == [(False, False), (False, True), (True, False), (True, True)]
+    (route,) = spec.http_routes
+    assert route[1].template.match("/v1/users/42") == {"user_id": "42"}
+
+
+def test_register_provides_the_implementation(on_path: Path) -> None:
+    toolkit = typed_module(on_path)
+    app = toolkit.new_my_service_service("myservice")
+    provided: list[tuple[object, object]] = []
+    app.provide = lambda constructor, *, provides=None: provided.append((constructor, provides))
+
+    class Users:
+        pass
+
+    toolkit.register_my_service_rpc_server(app, Users)
+    assert provided == [(Users, toolkit.MyServiceRpcServer)]
+
+
+def test_channel_pool_is_shared_by_the_clients(on_path: Path) -> None:
+    toolkit = typed_module(on_path)
+    pool = ChannelPool(env_prefix="MYSERVICE", environ={})
+    services = toolkit.WorkerServices(pool)
+    assert services.reports._channel is pool.channel("reports")

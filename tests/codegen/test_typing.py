@@ -1,0 +1,47 @@
+"""The generated modules under ``mypy --strict``, and code using them, right and wrong."""
+
+from __future__ import annotations
+
+import shutil
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.codegen.support import FIXTURES, MypyResult, run_mypy
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+USERS = FIXTURES / "users"
+
+
+@pytest.fixture(scope="module")
+def mypy_result(generated: Path, tmp_path_factory: pytest.TempPathFactory) -> MypyResult:
+    # One run over everything: mypy's start-up dominates its time.
+    for source in USERS.glob("*.py.in"):
+        shutil.copyfile(source, generated / source.name.removesuffix(".in"))
+    targets = ["-p", "gen_typed", "-p", "gen_go"]
+    targets += ["-m", "user_service", "-m", "wrong_plugin", "-m", "wrong_server"]
+    return run_mypy(generated, targets, tmp_path_factory.mktemp("mypy_cache"))
+
+
+def test_generated_modules_pass_mypy_strict(mypy_result: MypyResult) -> None:
+    assert mypy_result.errors_in("_toolkit") == [], mypy_result.output
+    assert mypy_result.errors_in("gen_") == [], mypy_result.output
+
+
+def test_user_module_injecting_the_plugins_passes(mypy_result: MypyResult) -> None:
+    assert mypy_result.errors_in("user_service.py") == [], mypy_result.output
+
+
+def test_sql_plugin_where_the_cache_is_expected_fails(mypy_result: MypyResult) -> None:
+    errors = mypy_result.errors_in("wrong_plugin.py")
+    assert len(errors) == 1, mypy_result.output
+    assert 'incompatible type "PgsqlPlugin"; expected "RedisPlugin"' in errors[0]
+
+
+def test_rpc_server_with_a_wrong_request_type_fails(mypy_result: MypyResult) -> None:
+    errors = mypy_result.errors_in("wrong_server.py")
+    assert len(errors) == 1, mypy_result.output
+    assert 'incompatible type "type[WrongUsers]"' in errors[0]
+    assert 'expected "Callable[..., MyServiceRpcServer]"' in errors[0]
