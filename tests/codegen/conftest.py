@@ -8,9 +8,9 @@ import pytest
 
 from lbtoolkit.codegen import generate_package
 from tests.codegen.support import (
-    FAKE_GO_PLUGINS,
     GO_PROTOS,
     GOEXAMPLES,
+    GUIDE,
     GUIDE_SITE,
     PLUGIN_SITE,
     TYPED,
@@ -39,14 +39,18 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory with ``gen_typed`` and ``gen_go``, generated once per session.
 
     ``gen_typed`` is the typed fixture on the test plugins (found by entry
-    point); ``gen_go`` the Go toolkit's examples with the test plugins standing
-    in for postgres_gorm and redis, so that every module imports and type-checks.
+    point); ``gen_guide_*`` the guide's examples and ``gen_go`` the Go toolkit's,
+    both on the real plugins, so that every module imports and type-checks.
     """
     root = tmp_path_factory.mktemp("generated")
     with pytest.MonkeyPatch.context() as patch:
         patch.syspath_prepend(str(PLUGIN_SITE))
         generate_package([TYPED_PROTO], include=[TYPED], out=root / "gen_typed")
-    generate_package(GO_PROTOS, include=[GOEXAMPLES], out=root / "gen_go", plugins=FAKE_GO_PLUGINS)
+        # The guide's own examples, on the real plugins (myplugin is the test one).
+        # Each declares the same proto package, so each gets its own Python package.
+        for proto in GUIDE.glob("*.proto"):
+            generate_package([proto], include=[GUIDE], out=root / f"gen_guide_{proto.stem}")
+    generate_package(GO_PROTOS, include=[GOEXAMPLES], out=root / "gen_go")
     return root
 
 

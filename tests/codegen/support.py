@@ -37,10 +37,9 @@ GO_PROTOS = (
     GOEXAMPLES / "http/apis/server.proto",
 )
 TYPED_PROTO = TYPED / "codegen_typed/myservice.proto"
+
+
 # The Go examples' plugins, played by the test plugins where modules must import.
-FAKE_GO_PLUGINS = {"postgres_gorm": "fakesql", "redis": "fakecache"}
-
-
 def generate(
     out: Path,
     protos: Sequence[Path],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -147,3 +148,35 @@ def test_channel_pool_is_shared_by_the_clients(on_path: Path) -> None:
     pool = ChannelPool(env_prefix="MYSERVICE", environ={})
     services = toolkit.WorkerServices(pool)
     assert services.reports._channel is pool.channel("reports")
+
+
+async def test_guide_multi_instance_example_on_the_real_plugins(
+    generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(generated))
+    toolkit = importlib.import_module("gen_guide_multi_instance.multi_instance_toolkit")
+    app = toolkit.new_my_service_service("myservice", env_prefix="MYSERVICE")
+    table = app.config.print_table(all=True)
+    for variable in [
+        "MYSERVICE_PRIMARY_DB_HOST",
+        "MYSERVICE_PRIMARY_DB_DATABASE",
+        "MYSERVICE_ANALYTICS_DB_HOST",
+        "MYSERVICE_ANALYTICS_DB_DATABASE",
+        "MYSERVICE_SESSION_CACHE_ADDR",  # the guide's redis plugin calls its address ADDR
+        "MYSERVICE_SESSION_CACHE_DATABASE",
+        "MYSERVICE_DATA_CACHE_ADDR",
+        "MYSERVICE_DATA_CACHE_DATABASE",
+    ]:
+        assert variable in table
+    # Build the graph and the plugins without starting them: nothing connects.
+    app.runtime.injector.build()
+    await app.runtime.plugin.build()
+    by_owner = {c.owner: c.instance for c in app.runtime.plugin.components}
+    for prefix, protocol in [
+        ("primary_db", toolkit.PrimaryDbPlugin),
+        ("analytics_db", toolkit.AnalyticsDbPlugin),
+        ("session_cache", toolkit.SessionCachePlugin),
+        ("data_cache", toolkit.DataCachePlugin),
+    ]:
+        assert await app.runtime.injector.get(protocol) is by_owner[f'plugin "{prefix}"']
+    assert len(by_owner) == 4

@@ -21,6 +21,7 @@ def mypy_result(generated: Path, tmp_path_factory: pytest.TempPathFactory) -> My
     for source in USERS.glob("*.py.in"):
         shutil.copyfile(source, generated / source.name.removesuffix(".in"))
     targets = ["-p", "gen_typed", "-p", "gen_go"]
+    targets += [arg for path in generated.glob("gen_guide_*") for arg in ("-p", path.name)]
     targets += ["-m", "user_service", "-m", "wrong_plugin", "-m", "wrong_server"]
     return run_mypy(generated, targets, tmp_path_factory.mktemp("mypy_cache"))
 
