@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
+from lbtoolkit.config._convert import MASK, display
 from lbtoolkit.config._errors import ConfigError, ConfigIssue, ConfigModelError
 from lbtoolkit.config._fields import normalize
 from lbtoolkit.config._layout import Layout, Variable, base_prefix, describe_model
@@ -15,7 +16,7 @@ from lbtoolkit.config._parse import load
 from lbtoolkit.config._render import render_table, render_yaml
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
 __all__ = ["ConfigController"]
 
@@ -127,6 +128,44 @@ class ConfigController:
             for slot in entry.layout.slots
         ]
 
+    def describe(
+        self,
+        owner: str,
+        config: BaseModel,
+        *,
+        show: Callable[[str, object], str | None] | None = None,
+    ) -> str:
+        """``owner``, then ``  NAME = value`` for each variable of ``config``.
+
+        ``config`` is a model that ``owner`` parsed; its variables come in
+        field order (nested models in place) with the names aligned, and the
+        values written as the help table writes defaults (``10s``, ``true``):
+        a secret shows as ``******`` when set and as nothing when unset.
+        ``show(field, value)`` may return the text of a field instead, or None
+        for the usual one; ``field`` is the attribute name, dotted inside a
+        nested model (``database.password``), and its text is shown as
+        returned, so it must mask secrets itself. Lines carry no trailing
+        spaces and the text ends without a newline. Raises ``ValueError`` when
+        ``owner`` never parsed a model of that type.
+        """
+        entry = self._registration(owner, config)
+        rows: list[tuple[str, str]] = []
+        for slot in entry.layout.slots:
+            value: object = config
+            for attribute in slot.fields:
+                value = getattr(value, attribute)
+            text = None if show is None else show(".".join(slot.fields), value)
+            if text is None:
+                text = display(value)
+                # A type that only holds a secret (``list[SecretStr]``,
+                # ``SecretStr | str``) is masked whole, as help masks its default.
+                if slot.secret and text:
+                    text = MASK
+            rows.append((slot.name, text))
+        width = max((len(name) for name, _ in rows), default=0)
+        lines = [owner, *(f"  {name:<{width}} = {text}".rstrip() for name, text in rows)]
+        return "\n".join(lines)
+
     def print_table(self, all: bool = False, no_comments: bool = False) -> str:
         """Render the variables as a text table (required ones only unless ``all``)."""
         return render_table(self.variables(), show_all=all, no_comments=no_comments)
@@ -134,3 +173,19 @@ class ConfigController:
     def print_yaml(self, all: bool = False, no_comments: bool = False) -> str:
         """Render the variables as YAML with comments (required ones only unless ``all``)."""
         return render_yaml(self.variables(), show_all=all, no_comments=no_comments)
+
+    def _registration(self, owner: str, config: BaseModel) -> _Registration:
+        found = [
+            entry
+            for entry in self._registrations
+            if entry.owner == owner and isinstance(config, entry.model)
+        ]
+        # One owner may parse a model under several prefixes: the instance
+        # tells them apart, and a copy of it falls back to the latest parse.
+        for entry in found:
+            if entry.instance is config:
+                return entry
+        if found:
+            return found[-1]
+        message = f"{owner} did not parse a {type(config).__qualname__}"
+        raise ValueError(message)

@@ -21,7 +21,10 @@ from lbtoolkit.config._types import (
     strip_annotated,
 )
 
-__all__ = ["ConversionError", "convert", "display", "reads_default"]
+__all__ = ["MASK", "ConversionError", "convert", "display", "reads_default"]
+
+# Stands for a secret that is set: it says the value is there without its length.
+MASK = "******"
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -168,7 +171,7 @@ def display(value: Any) -> str:  # noqa: PLR0911 - one return per kind of value
     if value is None:
         return ""
     if isinstance(value, SecretStr | SecretBytes):
-        return "******" if value.get_secret_value() else ""
+        return MASK if value.get_secret_value() else ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dt.timedelta):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from lbtoolkit.config._convert import display
+from lbtoolkit.config._convert import MASK, display
 from lbtoolkit.config._errors import ConfigModelError
 from lbtoolkit.config._fields import EnvSpec, PrefixSpec, normalize, spec_of
 from lbtoolkit.config._types import is_secret, strip_annotated, type_name
@@ -18,8 +18,6 @@ if TYPE_CHECKING:
     from pydantic.fields import FieldInfo
 
 __all__ = ["Group", "Layout", "Slot", "Variable", "base_prefix", "describe_model"]
-
-MASK = "******"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +41,15 @@ class Variable:
 
 @dataclass(frozen=True, slots=True)
 class Slot:
-    """One leaf field of a config model and the variable that fills it."""
+    """One leaf field of a config model and the variable that fills it.
+
+    ``path`` holds the keys of the data the model is validated from (aliases
+    where a field has one); ``fields`` the attribute names that lead to the
+    value on a parsed instance.
+    """
 
     path: tuple[str, ...]
+    fields: tuple[str, ...]
     name: str
     aliases: tuple[str, ...]
     annotation: Any
@@ -103,7 +107,7 @@ def base_prefix(*parts: str) -> str:
 def describe_model(model: type[BaseModel], prefix: str) -> Layout:
     """Lay out the variables of ``model`` under the full ``prefix``."""
     walker = _Walker(stack=[model])
-    walker.walk(model, prefix, (), None)
+    walker.walk(model, prefix, (), (), None)
     label = f"{prefix}*" if prefix else model.__name__
     return Layout(label, tuple(walker.slots), tuple(walker.groups))
 
@@ -119,10 +123,12 @@ class _Walker:
         model: type[BaseModel],
         prefix: str,
         path: tuple[str, ...],
+        fields: tuple[str, ...],
         source: BaseModel | None,
     ) -> None:
         for name, info in model.model_fields.items():
             here = (*path, info.alias or name)
+            attributes = (*fields, name)
             nested = _nested_model(info.annotation)
             prefix_spec = spec_of(info, PrefixSpec)
             if nested is None:
@@ -132,7 +138,9 @@ class _Walker:
                         f"{type_name(info.annotation)} is not a pydantic model"
                     )
                     raise ConfigModelError(model, problem)
-                self.slots.append(_slot(name, info, prefix, here, source))
+                self.slots.append(
+                    _slot(name, info, prefix, path=here, fields=attributes, source=source)
+                )
                 continue
             if nested in self.stack:
                 problem = f"field {name!r} nests {nested.__qualname__} inside itself"
@@ -141,7 +149,7 @@ class _Walker:
             inner = prefix + _as_prefix(part)
             self.groups.append(Group(here, nested, f"{inner}*"))
             self.stack.append(nested)
-            self.walk(nested, inner, here, _nested_default(info, source, name))
+            self.walk(nested, inner, here, attributes, _nested_default(info, source, name))
             self.stack.pop()
 
 
@@ -149,7 +157,9 @@ def _slot(
     name: str,
     field: FieldInfo,
     prefix: str,
+    *,
     path: tuple[str, ...],
+    fields: tuple[str, ...],
     source: BaseModel | None,
 ) -> Slot:
     spec = spec_of(field, EnvSpec)
@@ -158,6 +168,7 @@ def _slot(
     default, required, supply = _default(field, source, name)
     return Slot(
         path=path,
+        fields=fields,
         name=prefix + normalize(own),
         aliases=aliases,
         annotation=field.annotation,

@@ -71,7 +71,7 @@ def test_info_masks_the_redis_password(capsys: pytest.CaptureFixture[str]) -> No
     runtime = new_test_runtime("svc", env_prefix="MYSERVICE", environ=MULTI_ENV)
     plugin = centrifuge.new_plugin(runtime, centrifuge.Options("chat"))
     text = plugin.info()
-    assert capsys.readouterr().out == text
+    assert capsys.readouterr().out == text + "\n"
     assert SECRET not in text
     assert text == (
         'plugin "chat" (centrifuge)\n'
@@ -82,7 +82,7 @@ def test_info_masks_the_redis_password(capsys: pytest.CaptureFixture[str]) -> No
         "  MYSERVICE_CHAT_REDIS_CHANNEL_PREFIX  =\n"
         "  MYSERVICE_CHAT_CLIENT_QUEUE_MAX_SIZE = 65536\n"
         "  MYSERVICE_CHAT_CLIENT_CHANNEL_LIMIT  = 128\n"
-        "  MYSERVICE_CHAT_CONNECT_TIMEOUT       = 10s\n"
+        "  MYSERVICE_CHAT_CONNECT_TIMEOUT       = 10s"
     )
 
 

@@ -143,14 +143,38 @@ def test_info_masks_the_password(module: ModuleType, capsys: pytest.CaptureFixtu
     assert text.splitlines()[0] == f'plugin "test" ({module.__name__.rsplit(".", 1)[1]})'
 
 
-def test_info_shows_the_dsn_with_its_password_masked() -> None:
+def test_info_shows_the_dsn_with_its_password_masked(capsys: pytest.CaptureFixture[str]) -> None:
     dsn = "postgres://app:p%40ss-word@db.internal:6432/shop?sslmode=require"
-    plugin = postgres_gorm.new_test_plugin(environ={"TEST_DSN": dsn})
+    plugin = postgres_gorm.new_test_plugin(environ={"TEST_DSN": dsn, "TEST_PASSWORD": "pw-2"})
     text = plugin.info()
-    assert "TEST_DSN" in text
-    assert "postgres://app:******@db.internal:6432/shop?sslmode=require" in text
+    assert capsys.readouterr().out == text + "\n"
     assert "p%40ss" not in text
     assert "p@ss" not in text
+    assert text == (
+        'plugin "test" (postgres_gorm)\n'
+        "  TEST_DSN                  = postgres://app:******@db.internal:6432/shop?sslmode=require\n"
+        "  TEST_HOST                 = localhost\n"
+        "  TEST_PORT                 = 5432\n"
+        "  TEST_USERNAME             =\n"
+        "  TEST_PASSWORD             = ******\n"
+        "  TEST_DATABASE             =\n"
+        "  TEST_SSL_MODE             = disable\n"
+        "  TEST_TIMEZONE             = UTC\n"
+        "  TEST_MIGRATIONS_DIR       =\n"
+        "  TEST_DEBUG                = false\n"
+        "  TEST_MAX_CONNECTIONS      = 10\n"
+        "  TEST_MAX_IDLE_CONNECTIONS = 5\n"
+        "  TEST_CONN_MAX_LIFETIME    = 1h\n"
+        "  TEST_CONN_MAX_IDLE_TIME   = 30m\n"
+        "  TEST_CONN_ATTEMPTS        = 3\n"
+        "  TEST_CONN_TIMEOUT         = 5s\n"
+        "  TEST_APPLICATION_NAME     ="
+    )
+
+
+def test_info_shows_an_unset_dsn_as_empty() -> None:
+    plugin = postgres_gorm.new_test_plugin()
+    assert "  TEST_DSN                  =" in plugin.info().splitlines()
 
 
 def test_mask_dsn_covers_user_part_and_query() -> None:

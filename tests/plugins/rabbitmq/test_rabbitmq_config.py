@@ -117,11 +117,21 @@ def test_info_prints_every_variable_with_secrets_masked(capsys: pytest.CaptureFi
     )
     text = plugin.info()
     assert capsys.readouterr().out == text + "\n"
-    assert text.splitlines()[0] == 'plugin "queue" (rabbitmq):'
-    assert "  MYSERVICE_QUEUE_PASSWORD           = ******" in text
-    assert "  MYSERVICE_QUEUE_DSN                = ******" in text
-    assert "  MYSERVICE_QUEUE_HOST               = localhost" in text
-    assert "  MYSERVICE_QUEUE_PUBLISH_TIMEOUT    = 30s" in text
+    assert text == (
+        'plugin "queue" (rabbitmq)\n'
+        "  MYSERVICE_QUEUE_DSN                = ******\n"
+        "  MYSERVICE_QUEUE_HOST               = localhost\n"
+        "  MYSERVICE_QUEUE_PORT               = 5672\n"
+        "  MYSERVICE_QUEUE_USERNAME           = guest\n"
+        "  MYSERVICE_QUEUE_PASSWORD           = ******\n"
+        "  MYSERVICE_QUEUE_VHOST              = /\n"
+        "  MYSERVICE_QUEUE_PREFETCH           = 1\n"
+        "  MYSERVICE_QUEUE_RETRY_LIMIT        = 3\n"
+        "  MYSERVICE_QUEUE_CONNECT_TIMEOUT    = 5s\n"
+        "  MYSERVICE_QUEUE_RECONNECT_INTERVAL = 1s\n"
+        "  MYSERVICE_QUEUE_PUBLISH_TIMEOUT    = 30s\n"
+        "  MYSERVICE_QUEUE_DRAIN_TIMEOUT      = 10s"
+    )
     assert "sup3rsecret" not in text
     assert "dsnsecret" not in text
 

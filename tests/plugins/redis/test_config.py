@@ -99,7 +99,7 @@ def test_info_prints_values_with_the_password_masked(capsys: pytest.CaptureFixtu
     runtime = new_test_runtime("svc", env_prefix="MYSERVICE", environ=MULTI_ENV)
     plugin = redis_plugin.new_plugin(runtime, redis_plugin.Options("session_cache"))
     text = plugin.info()
-    assert capsys.readouterr().out == text
+    assert capsys.readouterr().out == text + "\n"
     assert "hunter2-session" not in text
     assert text == (
         'plugin "session_cache" (redis)\n'
@@ -111,7 +111,7 @@ def test_info_prints_values_with_the_password_masked(capsys: pytest.CaptureFixtu
         "  MYSERVICE_SESSION_CACHE_READ_TIMEOUT  = 3\n"
         "  MYSERVICE_SESSION_CACHE_WRITE_TIMEOUT = 3\n"
         "  MYSERVICE_SESSION_CACHE_POOL_SIZE     = 10\n"
-        "  MYSERVICE_SESSION_CACHE_CLUSTER_MODE  = false\n"
+        "  MYSERVICE_SESSION_CACHE_CLUSTER_MODE  = false"
     )
 
 

@@ -70,16 +70,17 @@ def test_info_masks_the_dsn(capsys: pytest.CaptureFixture[str]) -> None:
     plugin = new_test_plugin(environ={"SENTRY_DSN": "https://secretkey@o1.ingest.example/1"})
     text = plugin.info()
     assert capsys.readouterr().out == text + "\n"
-    assert text.splitlines() == [
-        'plugin "sentry" (sentry):',
-        "  SENTRY_DSN              = ******",
-        "  SENTRY_ENVIRONMENT      = ",
-        "  SENTRY_SAMPLE_RATE      = 1.0",
-        "  SENTRY_RELEASE          = ",
-        "  SENTRY_CHECK_CONNECTION = false",
-        "  SENTRY_CONNECT_TIMEOUT  = 2s",
-        "  SENTRY_SHUTDOWN_TIMEOUT = 2s",
-    ]
+    assert "secretkey" not in text
+    assert text == (
+        'plugin "sentry" (sentry)\n'
+        "  SENTRY_DSN              = ******\n"
+        "  SENTRY_ENVIRONMENT      =\n"
+        "  SENTRY_SAMPLE_RATE      = 1.0\n"
+        "  SENTRY_RELEASE          =\n"
+        "  SENTRY_CHECK_CONNECTION = false\n"
+        "  SENTRY_CONNECT_TIMEOUT  = 2s\n"
+        "  SENTRY_SHUTDOWN_TIMEOUT = 2s"
+    )
 
 
 def test_public_api_is_sorted_and_lives_in_the_package() -> None:

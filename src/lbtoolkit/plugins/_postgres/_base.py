@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from pydantic import SecretStr
+
 from lbtoolkit.plugins._postgres._config import Options, PostgresConfig
-from lbtoolkit.plugins._postgres._connect import Connector
+from lbtoolkit.plugins._postgres._connect import Connector, mask_dsn
 from lbtoolkit.plugins._postgres._errors import PostgresMigrationError, PostgresStateError
-from lbtoolkit.plugins._postgres._info import render_info
 from lbtoolkit.plugins._postgres._migrations import Migration, apply_migrations
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ class PostgresPlugin:
 
     def info(self) -> str:
         """Print the plugin's variables and the values in use (secrets masked); return the text."""
-        text = render_info(self.runtime.config, self.config, self.owner)
+        text = self.runtime.config.describe(self.owner, self.config, show=_show)
         sys.stdout.write(text + "\n")
         return text
 
@@ -111,3 +112,10 @@ class PostgresPlugin:
     def _require(self, method: str) -> None:
         if self.state is not PluginState.STARTED:
             raise PostgresStateError(self.owner, method, self.state)
+
+
+def _show(field: str, value: object) -> str | None:
+    # The DSN keeps its host and database readable; only its password is masked.
+    if field == "dsn" and isinstance(value, SecretStr) and value.get_secret_value():
+        return mask_dsn(value.get_secret_value())
+    return None

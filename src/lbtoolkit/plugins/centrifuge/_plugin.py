@@ -15,7 +15,6 @@ from lbtoolkit.plugins.centrifuge._config import Config
 from lbtoolkit.plugins.centrifuge._errors import CentrifugeConnectError
 from lbtoolkit.plugins.centrifuge._node import Node
 from lbtoolkit.plugins.redis._config import parse_addresses
-from lbtoolkit.plugins.redis._info import MASK, render_info
 
 if TYPE_CHECKING:
     from lbtoolkit.plugins.centrifuge._hooks import JSONValue
@@ -25,6 +24,9 @@ __all__ = ["CHECK_TIMEOUT", "Options", "Plugin", "new_plugin"]
 
 # As for the redis plugin: Kubernetes' default probe timeout.
 CHECK_TIMEOUT = 1.0
+
+# What stands for the Redis password in an error, as info() shows a set secret.
+_MASK = "******"
 
 
 class Plugin(Protocol):
@@ -84,8 +86,8 @@ class _CentrifugePlugin:
         await self._node.publish(channel, data)
 
     def info(self) -> str:
-        text = render_info(self._runtime, self._owner, self._config)
-        sys.stdout.write(text)
+        text = self._runtime.config.describe(self._owner, self._config)
+        sys.stdout.write(text + "\n")
         return text
 
     async def pre_start(self) -> None:
@@ -98,7 +100,7 @@ class _CentrifugePlugin:
             address = f"{self._redis.host}:{self._redis.port}"
             cause = str(error)
             if self._redis.password:
-                cause = cause.replace(self._redis.password, MASK)
+                cause = cause.replace(self._redis.password, _MASK)
             variable = self._runtime.config.variable_name("REDIS_ADDR", self._prefix)
             raise CentrifugeConnectError(self._prefix, address, cause, variable=variable) from error
 

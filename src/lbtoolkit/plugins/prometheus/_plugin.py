@@ -11,7 +11,6 @@ from prometheus_client import Counter, Gauge, Histogram, Summary
 
 from lbtoolkit.plugins.prometheus._config import Config, Options
 from lbtoolkit.plugins.prometheus._errors import PrometheusNotServingError, PrometheusServerError
-from lbtoolkit.plugins.prometheus._info import render_config
 from lbtoolkit.plugins.prometheus._metrics import MetricFactory
 from lbtoolkit.plugins.prometheus._server import MetricsServer, bind
 
@@ -138,7 +137,7 @@ class PrometheusPlugin(MetricFactory):
 
     def info(self) -> str:
         """Print the plugin's variables and values; return the text."""
-        text = render_config(self._runtime, self._owner, self.config)
+        text = self._runtime.config.describe(self._owner, self.config)
         sys.stdout.write(text + "\n")
         return text
 

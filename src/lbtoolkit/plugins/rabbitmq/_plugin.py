@@ -19,7 +19,6 @@ from lbtoolkit.plugins.rabbitmq._errors import (
     RabbitMQPublishError,
     describe,
 )
-from lbtoolkit.plugins.rabbitmq._info import render_config
 from lbtoolkit.plugins.rabbitmq._subscription import (
     Subscription,
     declare_exchange,
@@ -246,7 +245,7 @@ class RabbitMQPlugin:
 
     def info(self) -> str:
         """Print the plugin's variables and values (secrets masked); return the text."""
-        text = render_config(self._runtime, self._owner, self.config)
+        text = self._runtime.config.describe(self._owner, self.config)
         sys.stdout.write(text + "\n")
         return text
 

@@ -15,7 +15,6 @@ from lbtoolkit.config import ConfigError, ConfigIssue
 from lbtoolkit.plugins.redis._config import Config, Problem, find_problems, parse_addresses
 from lbtoolkit.plugins.redis._connection import new_client, new_cluster_client
 from lbtoolkit.plugins.redis._errors import RedisConnectError, RedisStateError
-from lbtoolkit.plugins.redis._info import MASK, render_info
 
 if TYPE_CHECKING:
     from lbtoolkit.runtime import Runtime
@@ -27,6 +26,9 @@ __all__ = ["CHECK_TIMEOUT", "Options", "Plugin", "new_plugin"]
 CHECK_TIMEOUT = 1.0
 
 log = logging.getLogger("lbtoolkit.plugins.redis")
+
+# What stands for the password in an error, as info() shows a set secret.
+_MASK = "******"
 
 # What a failed connect raises: redis-py's errors (the cluster ones stand
 # apart from RedisError) and the socket's own.
@@ -124,8 +126,8 @@ class _RedisPlugin:
         return client
 
     def info(self) -> str:
-        text = render_info(self._runtime, self._owner, self._config)
-        sys.stdout.write(text)
+        text = self._runtime.config.describe(self._owner, self._config)
+        sys.stdout.write(text + "\n")
         return text
 
     async def pre_start(self) -> None:
@@ -174,7 +176,7 @@ class _RedisPlugin:
     def _scrub(self, text: str) -> str:
         # Drivers do not echo passwords today; this keeps it so if one ever does.
         password = self._config.password.get_secret_value()
-        return text.replace(password, MASK) if password else text
+        return text.replace(password, _MASK) if password else text
 
 
 async def _close_quietly(client: Redis | RedisCluster) -> None:

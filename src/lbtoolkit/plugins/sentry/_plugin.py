@@ -21,7 +21,6 @@ from sentry_sdk.utils import BadDsn, Dsn
 from lbtoolkit.config import ConfigIssue
 from lbtoolkit.plugins.sentry._config import Config, Options
 from lbtoolkit.plugins.sentry._errors import SentryConnectionError, SentryNotStartedError
-from lbtoolkit.plugins.sentry._info import render_config
 
 if TYPE_CHECKING:
     from sentry_sdk.client import BaseClient
@@ -161,7 +160,7 @@ class SentryPlugin:
 
     def info(self) -> str:
         """Print the plugin's variables and values (DSN masked); return the text."""
-        text = render_config(self._runtime, self._owner, self.config)
+        text = self._runtime.config.describe(self._owner, self.config)
         sys.stdout.write(text + "\n")
         return text
 
