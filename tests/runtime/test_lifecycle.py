@@ -265,7 +265,8 @@ async def test_shutdown_timeout_abandons_remaining_hooks_and_names_them(
     line = next(r.getMessage() for r in caplog.records if "shutdown timeout" in r.getMessage())
     assert line == (
         'shutdown timeout of 0.1s exceeded; abandoned: plugin "stuck" on_stop_sync, '
-        'plugin "late" on_stop_sync, plugin "late" on_stop, dependency container close'
+        'plugin "late" on_stop_sync, plugin "late" on_stop, clients close, '
+        "dependency container close"
     )
     assert "late.on_stop" not in events
 

@@ -239,14 +239,12 @@ def _constructor(service: Service, model: FileModel, scope: ModuleScope) -> list
         )
         lines += render(provide, indent=1)
     if model.clients:
-        pool = scope.name("lbtoolkit.client", "ChannelPool")
         accessor = f"{service.name}Services"
-        lines += render(
-            Call(pool, (("env_prefix", 'env_prefix or ""'),)), indent=1, prefix="channels = "
+        # The runtime's pool: one channel per service, closed at the end of stop.
+        provide = Call(
+            "app.provide", (f"lambda: {accessor}(app.client)", ("provides", accessor))
         )
-        provide = Call("app.provide", (f"lambda: {accessor}(channels)", ("provides", accessor)))
         lines += render(provide, indent=1)
-        lines.append("    app.register_on_stop_hook(channels.close)")
     lines += [f"    app.server.declare({service.spec})", "    return app"]
     return lines
 

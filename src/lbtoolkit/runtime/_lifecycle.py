@@ -261,6 +261,7 @@ class Lifecycle:
                 [_stop_hook(s, timeout) for s in tools],
                 concurrent=True,
             ),
+            _Step("clients", [Hook("clients", "close", runtime.client.close)], concurrent=False),
             _Step(
                 "dependency container",
                 [Hook("dependency container", "close", runtime.injector.close)],

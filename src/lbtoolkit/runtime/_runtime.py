@@ -9,6 +9,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from lbtoolkit.client import ChannelPool
 from lbtoolkit.config import ConfigController
 from lbtoolkit.runtime._components import PackageManager, PluginManager
 from lbtoolkit.runtime._injector import Injector
@@ -31,7 +32,11 @@ class Meta:
 
 
 class Runtime:
-    """What plugins receive: ``config``, ``log``, ``plugin``, ``tools`` and the rest."""
+    """What plugins receive: ``config``, ``log``, ``plugin``, ``tools`` and the rest.
+
+    ``client`` holds the gRPC channels to other services (one per service,
+    opened on first use, closed at the end of stop).
+    """
 
     def __init__(
         self,
@@ -42,16 +47,17 @@ class Runtime:
     ) -> None:
         self.meta = meta
         self.argv = list(sys.argv[1:] if argv is None else argv)
-        self.config = ConfigController(
-            meta.env_prefix, dict(os.environ if environ is None else environ)
-        )
+        # One snapshot of the environment for every reader: configs and client targets.
+        self.environ = dict(os.environ if environ is None else environ)
+        self.config = ConfigController(meta.env_prefix, self.environ)
         self.log = logging.getLogger(meta.name)
         self.injector = Injector()
         self.plugin = PluginManager(self.injector)
         self.package = PackageManager(self.injector)
-        self.server = ServerManager()
         self.tools = Tools(meta.name, _metric_namespace(meta.name))
         self.settings = self.config.parse(ServiceSettings, "", owner=f"service {meta.name!r}")
+        self.server = ServerManager(self)
+        self.client = ChannelPool(env_prefix=meta.env_prefix, environ=self.environ)
         self.lifecycle = Lifecycle(self)
 
 

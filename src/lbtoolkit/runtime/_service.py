@@ -14,6 +14,7 @@ from dishka import Scope
 from pydantic import BaseModel
 
 from lbtoolkit._exceptions import LbToolkitError
+from lbtoolkit.client import ChannelPool
 from lbtoolkit.config import ConfigController
 from lbtoolkit.runtime._components import PackageManager, PluginManager
 from lbtoolkit.runtime._errors import HelpShown, StopError
@@ -65,6 +66,7 @@ class Service:
             (runtime.plugin, PluginManager),
             (runtime.package, PackageManager),
             (runtime.server, ServerManager),
+            (runtime.client, ChannelPool),
             (runtime.tools, Tools),
             (runtime.tools.probes, Probes),
             (runtime.tools.metrics, Metrics),
@@ -96,6 +98,10 @@ class Service:
     @property
     def server(self) -> ServerManager:
         return self.runtime.server
+
+    @property
+    def client(self) -> ChannelPool:
+        return self.runtime.client
 
     @property
     def tools(self) -> Tools:

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Protocol
+
+from dishka import Scope
+
+from lbtoolkit.server._context import RequestContext
+from lbtoolkit.server._errors import ServerNotDeclaredError
+from lbtoolkit.server._probes import ProbesConfig, ProbesEndpoint
+from lbtoolkit.server._scope import current_request_context
+from lbtoolkit.server._services import ServiceRegistry
+from lbtoolkit.server._spec import ServerKind
+from lbtoolkit.server.grpc import GrpcServer
+from lbtoolkit.tools import HookTiming, LifecycleCollector
 
 if TYPE_CHECKING:
     from dishka import AsyncContainer
 
+    from lbtoolkit.runtime import Runtime
     from lbtoolkit.server._spec import ServiceSpec
+    from lbtoolkit.server.http import HttpServer
 
 __all__ = ["Server", "ServerManager"]
+
+log = logging.getLogger("lbtoolkit.server")
 
 
 class Server(Protocol):
@@ -31,22 +48,83 @@ class Server(Protocol):
 class ServerManager:
     """``service.server``: what the .proto declares and what listens.
 
-    ``tool_servers`` (probes, metrics) start before and stop after the
-    service's own servers, so the platform sees readiness the whole time.
+    ``declare(spec)`` creates the servers the spec lists, once per service:
+    ``grpc`` and ``http`` are named after the service, so their variables
+    read ``{SERVICE_PREFIX}_{SERVICE_NAME}_GRPC_SERVER_PORT``. ``set_service``
+    gives the one implementation every transport calls. ``tool_servers``
+    (probes and metrics) start before and stop after the service's own
+    servers, so the platform sees readiness the whole time; they exist once a
+    service declares servers, or when ``{SERVICE_PREFIX}_PROBES_SERVER_ENABLED``
+    is true, so a plain service binds no port.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
         self._specs: list[ServiceSpec] = []
         self._servers: list[Server] = []
         self._tool_servers: list[Server] = []
+        self._services = ServiceRegistry(runtime.injector)
+        self._grpc: GrpcServer | None = None
+        self._http: HttpServer | None = None
+        self._probes: ProbesEndpoint | None = None
+        self.probes_config = runtime.config.parse(ProbesConfig, "", owner="probes server")
+        # Request-scoped factories may take the RequestContext of their call.
+        runtime.injector.provide(
+            current_request_context, provides=RequestContext, scope=Scope.REQUEST
+        )
+        meta = runtime.meta
+        runtime.tools.traces.version = meta.version
+        runtime.tools.metrics.registry.register(
+            LifecycleCollector(meta.name, meta.version, self._lifecycle_state, self._hook_timings)
+        )
+        if self.probes_config.enabled:
+            self._ensure_probes()
 
     def declare(self, spec: ServiceSpec) -> None:
-        """Record a service declared in a .proto file (generated code calls this)."""
+        """Record a service declared in a .proto file and create the servers it lists.
+
+        Generated ``new_<service>_service`` constructors call this.
+        """
         self._specs.append(spec)
+        if spec.uses(ServerKind.GRPC):
+            self._grpc_server().add_service(spec)
+        if spec.uses(ServerKind.HTTP):
+            self._http_server().add_service(spec)
+        if self.probes_config.enabled is not False:
+            self._ensure_probes()
 
     @property
     def declared(self) -> tuple[ServiceSpec, ...]:
         return tuple(self._specs)
+
+    def set_service(self, implementation: type, *, spec: ServiceSpec | None = None) -> None:
+        """Answer the declared services with ``implementation``, on every transport.
+
+        The class is provided through DI under each spec's ``rpc_server``
+        protocol (app scope): its constructor receives plugins, and gRPC and
+        HTTP call the same instance. ``spec`` picks one service when the class
+        implements several declared ones.
+        """
+        self._services.set_service(implementation, spec=spec)
+
+    @property
+    def grpc(self) -> GrpcServer:
+        """The gRPC server of the declared services."""
+        if self._grpc is None:
+            raise ServerNotDeclaredError("grpc", self._runtime.meta.name)
+        return self._grpc
+
+    @property
+    def http(self) -> HttpServer:
+        """The HTTP server of the declared services."""
+        if self._http is None:
+            raise ServerNotDeclaredError("http", self._runtime.meta.name)
+        return self._http
+
+    @property
+    def probes(self) -> ProbesEndpoint | None:
+        """The probes and metrics server, when the service has one."""
+        return self._probes
 
     def add(self, server: Server, *, tool: bool = False) -> None:
         """Add a server the lifecycle starts and stops."""
@@ -59,3 +137,63 @@ class ServerManager:
     @property
     def tool_servers(self) -> tuple[Server, ...]:
         return tuple(self._tool_servers)
+
+    # -- construction ------------------------------------------------------------
+    def _grpc_server(self) -> GrpcServer:
+        if self._grpc is None:
+            runtime = self._runtime
+            self._grpc = GrpcServer(
+                runtime.meta.name,
+                runtime_config=runtime.config,
+                tools=runtime.tools,
+                injector=runtime.injector,
+                services=self._services,
+            )
+            self.add(self._grpc)
+        return self._grpc
+
+    def _http_server(self) -> HttpServer:
+        if self._http is None:
+            # Imported here: a gRPC-only service never loads Starlette's routing.
+            from lbtoolkit.server.http import HttpServer  # noqa: PLC0415
+
+            runtime = self._runtime
+            self._http = HttpServer(
+                runtime.meta.name,
+                runtime_config=runtime.config,
+                tools=runtime.tools,
+                injector=runtime.injector,
+            )
+            self.add(self._http)
+        return self._http
+
+    def _ensure_probes(self) -> None:
+        if self._probes is None:
+            runtime = self._runtime
+            self._probes = ProbesEndpoint(
+                self.probes_config,
+                runtime.tools,
+                runtime.config,
+                grpc=lambda: self._grpc,
+                http=lambda: self._http,
+            )
+            self.add(self._probes, tool=True)
+
+    # -- lifecycle metrics (read at scrape time) ---------------------------------
+    def _lifecycle_state(self) -> Any:
+        lifecycle = getattr(self._runtime, "lifecycle", None)
+        return None if lifecycle is None else lifecycle.state
+
+    def _hook_timings(self) -> Iterator[HookTiming]:
+        runtime = self._runtime
+        hooks = [
+            h
+            for m in (runtime.plugin, runtime.package)
+            for c in m.components
+            for h in c.hooks.values()
+        ]
+        user = runtime.lifecycle.user
+        hooks += [*user.on_start_sync, *user.on_start, *user.on_stop_sync, *user.on_stop]
+        for hook in hooks:
+            if hook.duration is not None:
+                yield HookTiming(hook.owner, hook.name, hook.duration)

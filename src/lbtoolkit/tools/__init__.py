@@ -1,10 +1,42 @@
-"""Tools every service carries: probes, metrics and traces."""
+"""Tools every service carries: probes, metrics and traces.
+
+``runtime.tools.probes`` holds the health checks plugins register,
+``runtime.tools.metrics`` the service's Prometheus registry and the
+transports' request metrics, ``runtime.tools.traces`` the OpenTelemetry
+tracers. The servers that expose them live in :mod:`lbtoolkit.server`.
+"""
 
 from __future__ import annotations
 
+from lbtoolkit.tools._lifecycle_metrics import HookTiming, LifecycleCollector
 from lbtoolkit.tools._metrics import Metrics
-from lbtoolkit.tools._probes import Check, CheckKind, DuplicateCheckError, Probes
+from lbtoolkit.tools._probes import (
+    Check,
+    CheckKind,
+    DuplicateCheckError,
+    Probes,
+    ReadinessListener,
+)
+from lbtoolkit.tools._probes_server import Endpoint, ProbesServer
+from lbtoolkit.tools._request_metrics import MethodMetrics, RequestMetrics
 from lbtoolkit.tools._tools import Tools
-from lbtoolkit.tools._traces import Traces
+from lbtoolkit.tools._traces import ServerSpan, Traces, TracingConfigError
 
-__all__ = ["Check", "CheckKind", "DuplicateCheckError", "Metrics", "Probes", "Tools", "Traces"]
+__all__ = [
+    "Check",
+    "CheckKind",
+    "DuplicateCheckError",
+    "Endpoint",
+    "HookTiming",
+    "LifecycleCollector",
+    "MethodMetrics",
+    "Metrics",
+    "Probes",
+    "ProbesServer",
+    "ReadinessListener",
+    "RequestMetrics",
+    "ServerSpan",
+    "Tools",
+    "Traces",
+    "TracingConfigError",
+]

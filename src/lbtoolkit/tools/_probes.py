@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import enum
 import inspect
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from lbtoolkit._exceptions import LbToolkitError
 
-__all__ = ["Check", "CheckKind", "Probes"]
+__all__ = ["Check", "CheckKind", "DuplicateCheckError", "Probes", "ReadinessListener"]
+
+log = logging.getLogger("lbtoolkit.probes")
 
 CheckFunction = Callable[[], Awaitable[object] | object]
+ReadinessListener = Callable[[bool], None]
 
 
 class CheckKind(enum.StrEnum):
@@ -24,6 +28,8 @@ class CheckKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Check:
+    """A named check of one kind; ``fn`` raises (or times out) when unhealthy."""
+
     name: str
     kind: CheckKind
     fn: CheckFunction
@@ -31,21 +37,53 @@ class Check:
 
 
 class DuplicateCheckError(LbToolkitError, ValueError):
+    """A check of the same name and kind is already registered."""
+
     def __init__(self, name: str, kind: CheckKind) -> None:
         super().__init__(name, kind)
         self.name = name
         self.kind = kind
 
     def __str__(self) -> str:
-        return f"a {self.kind} check named {self.name!r} is already registered"
+        return (
+            f"a {self.kind} check named {self.name!r} is already registered\n"
+            "Hint: give each check a name of its own (a plugin uses its prefix)"
+        )
 
 
 class Probes:
-    """Liveness and readiness checks, and the lifecycle's own readiness flag."""
+    """Liveness and readiness checks, and the lifecycle's own readiness flag.
+
+    ``started`` is set by the lifecycle once the whole start sequence has run
+    and cleared as the first step of stop; transports subscribe with
+    :meth:`add_readiness_listener` (the gRPC health service follows it).
+    """
 
     def __init__(self) -> None:
         self._checks: dict[tuple[str, CheckKind], Check] = {}
-        self.started = False
+        self._started = False
+        self._listeners: list[ReadinessListener] = []
+
+    @property
+    def started(self) -> bool:
+        """Whether the service has fully started and is not stopping."""
+        return self._started
+
+    @started.setter
+    def started(self, value: bool) -> None:
+        changed = value != self._started
+        self._started = value
+        if changed:
+            for listener in tuple(self._listeners):
+                try:
+                    listener(value)
+                except Exception:
+                    # One broken listener must not keep the others (or the lifecycle) waiting.
+                    log.exception("readiness listener %r failed", listener)
+
+    def add_readiness_listener(self, listener: ReadinessListener) -> None:
+        """Call ``listener(started)`` whenever the lifecycle flips readiness."""
+        self._listeners.append(listener)
 
     def register_check(
         self,
@@ -55,13 +93,18 @@ class Probes:
         *,
         timeout: float = 5.0,
     ) -> None:
-        """Add a check; ``fn`` returns normally when healthy and raises otherwise."""
+        """Add a check; ``fn`` returns normally when healthy and raises otherwise.
+
+        ``kind`` is ``"readiness"`` for connectivity (a lost database takes the
+        pod out of rotation) and ``"liveness"`` only for states a restart cures.
+        """
         check_kind = CheckKind(kind)
         if (name, check_kind) in self._checks:
             raise DuplicateCheckError(name, check_kind)
         self._checks[name, check_kind] = Check(name, check_kind, fn, timeout)
 
     def checks(self, kind: CheckKind | str) -> list[Check]:
+        """The registered checks of ``kind``, in registration order."""
         wanted = CheckKind(kind)
         return [c for c in self._checks.values() if c.kind == wanted]
 
@@ -74,7 +117,7 @@ class Probes:
         checks = self.checks(kind)
         results = await asyncio.gather(*(_run_one(c) for c in checks))
         report = {c.name: r for c, r in zip(checks, results, strict=True)}
-        if CheckKind(kind) is CheckKind.READINESS and not self.started:
+        if CheckKind(kind) is CheckKind.READINESS and not self._started:
             report["lifecycle"] = "not started"
         return report
 

@@ -1,0 +1,311 @@
+"""One gRPC method handler per RPC, wrapped once when the server is built.
+
+Each handler does, per call: in-flight gauge and latency clock, the request
+context (only when the implementation or an interceptor takes one), the
+call, status mapping on error, the request counter, and a server span only
+when tracing is on. Everything that can be decided in advance (which shape,
+whether a context is needed, which label children) is decided here, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+import grpc
+import grpc.aio
+
+from lbtoolkit.server._context import NormalizedMetadata, RequestContext
+from lbtoolkit.server._scope import RequestScope
+from lbtoolkit.server.grpc._interceptors import Handler, Interceptor, chain
+from lbtoolkit.server.grpc._status import failure_of
+
+if TYPE_CHECKING:
+    from dishka import AsyncContainer
+    from opentelemetry.trace import Tracer
+
+    from lbtoolkit.server._spec import MethodSpec, ServiceSpec
+    from lbtoolkit.tools import MethodMetrics, RequestMetrics, ServerSpan, Traces
+
+__all__ = ["build_handlers"]
+
+log = logging.getLogger("lbtoolkit.server.grpc")
+
+Context = grpc.aio.ServicerContext[Any, Any]
+Behavior = Callable[..., Any]
+
+_REQUEST_AND_CONTEXT = 2
+
+# Codes that mean the server failed (OpenTelemetry's rule for gRPC server spans).
+_SERVER_FAULTS = frozenset(
+    {"UNKNOWN", "DEADLINE_EXCEEDED", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Tracing:
+    traces: Traces
+    tracer: Tracer
+    name: str
+    attributes: dict[str, str]
+
+    def start(self, context: Context) -> ServerSpan:
+        return self.traces.start_server_span(
+            self.tracer, self.name, _metadata(context), self.attributes
+        )
+
+
+def build_handlers(
+    spec: ServiceSpec,
+    implementation: object,
+    *,
+    server: str,
+    interceptors: Sequence[Interceptor],
+    metrics: RequestMetrics,
+    traces: Traces,
+    container: AsyncContainer,
+) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
+    """The method handlers of ``spec`` answered by ``implementation``, by method name."""
+    tracer = traces.tracer("lbtoolkit.server.grpc") if traces.enabled else None
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
+    for method in spec.grpc_methods:
+        fn = getattr(implementation, method.handler)
+        takes_context = _takes_context(fn)
+        call = chain(interceptors, _adapt(fn, method, takes_context=takes_context))
+        tracing = None
+        if tracer is not None:
+            attributes = {
+                "rpc.system": "grpc",
+                "rpc.service": spec.full_name,
+                "rpc.method": method.name,
+            }
+            tracing = _Tracing(traces, tracer, method.grpc_path.lstrip("/"), attributes)
+        prepared = _Call(
+            method.grpc_path,
+            call,
+            container,
+            wants_context=takes_context or bool(interceptors),
+            tracing=tracing,
+        )
+        bound = metrics.bind(server, method.grpc_path, codes=("OK",))
+        shape = _streaming if method.server_streaming else _unary
+        behavior = shape(prepared, bound)
+        factory = _FACTORIES[method.client_streaming, method.server_streaming]
+        handlers[method.name] = factory(
+            behavior,
+            request_deserializer=method.request_type.FromString,
+            response_serializer=method.response_type.SerializeToString,
+        )
+    return handlers
+
+
+def _takes_context(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn(request, context)`` rather than ``fn(request)``: read once, here."""
+    parameters = inspect.signature(fn).parameters.values()
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= _REQUEST_AND_CONTEXT or any(
+        p.kind is p.VAR_POSITIONAL for p in parameters
+    )
+
+
+def _adapt(fn: Callable[..., Any], method: MethodSpec, *, takes_context: bool) -> Handler:
+    """``fn`` as a ``Handler``: awaitable, and returning the iterator of a stream."""
+    if method.server_streaming and inspect.isasyncgenfunction(fn):
+        if takes_context:
+
+            async def stream(request: Any, context: RequestContext) -> Any:
+                return fn(request, context)
+
+            return stream
+
+        async def stream_without_context(request: Any, context: RequestContext) -> Any:  # noqa: ARG001
+            return fn(request)
+
+        return stream_without_context
+    if takes_context:
+        return fn  # already ``async def fn(request, context)``
+
+    def without_context(request: Any, context: RequestContext) -> Any:  # noqa: ARG001
+        return fn(request)
+
+    return without_context
+
+
+class _Metadata(NormalizedMetadata):
+    """The call's metadata, read from grpc only when someone looks at it."""
+
+    __slots__ = ("_context", "_items")
+
+    def __init__(self, context: Context) -> None:
+        self._context = context
+        self._items: dict[str, str] | None = None
+
+    def _load(self) -> dict[str, str]:
+        items = self._items
+        if items is None:
+            items = self._items = _metadata(self._context)
+        return items
+
+    def __getitem__(self, key: str) -> str:
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+def _metadata(context: Context) -> dict[str, str]:
+    # Binary (``-bin``) values stay out: the context maps text to text; keys
+    # are lower-case on the wire already.
+    pairs = context.invocation_metadata() or ()
+    return {key: value for key, value in pairs if isinstance(value, str)}
+
+
+async def _close(scope: RequestScope, path: str) -> None:
+    try:
+        await scope.close()
+    except Exception:
+        # The answer is sent; a failing finalizer is the service's bug to log, not the caller's.
+        log.exception("closing the request scope of %s failed", path)
+
+
+def _end_span(span: ServerSpan, code: str) -> None:
+    span.span.set_attribute("rpc.grpc.status_code", grpc.StatusCode[code].value[0])
+    span.end()
+
+
+def _fail_span(span: ServerSpan | None, code: str, message: str, error: BaseException) -> None:
+    if span is not None and code in _SERVER_FAULTS:
+        span.fail(f"{code}: {message}" if message else code, error if code == "INTERNAL" else None)
+
+
+class _Call:
+    """What both behaviour shapes share, bound once per method."""
+
+    __slots__ = ("call", "container", "path", "tracing", "wants_context")
+
+    def __init__(
+        self,
+        path: str,
+        call: Handler,
+        container: AsyncContainer,
+        *,
+        wants_context: bool,
+        tracing: _Tracing | None,
+    ) -> None:
+        self.path = path
+        self.call = call
+        self.container = container
+        self.wants_context = wants_context
+        self.tracing = tracing
+
+
+def _unary(prepared: _Call, metrics: MethodMetrics) -> Behavior:
+    path, call, container, wants_context, tracing = (
+        prepared.path,
+        prepared.call,
+        prepared.container,
+        prepared.wants_context,
+        prepared.tracing,
+    )
+    # Bound methods of pre-bound label children: no lookup left for the call.
+    in_flight_inc, in_flight_dec = metrics.in_flight.inc, metrics.in_flight.dec
+    observe, ok, counter = metrics.duration.observe, metrics.counter("OK").inc, metrics.counter
+
+    async def behavior(request: Any, context: Context) -> Any:
+        span = tracing.start(context) if tracing is not None else None
+        scope = request_context = None
+        if wants_context:
+            scope = RequestScope(container)
+            request_context = RequestContext(
+                _Metadata(context), path, "grpc", context.peer(), scope, context
+            )
+            scope.context = request_context
+        in_flight_inc()
+        started = perf_counter()
+        code = "OK"
+        try:
+            return await call(request, request_context)  # type: ignore[arg-type]
+        except asyncio.CancelledError:
+            code = "CANCELLED"
+            raise
+        except Exception as error:
+            failure = failure_of(error, path, context)
+            code = failure.code.name
+            _fail_span(span, code, failure.message, error)
+            if failure.abort:
+                await context.abort(failure.code, failure.message, failure.trailers)
+            raise
+        finally:
+            observe(perf_counter() - started)
+            in_flight_dec()
+            if code == "OK":
+                ok()
+            else:
+                counter(code).inc()
+            if scope is not None and scope.opened:
+                await _close(scope, path)
+            if span is not None:
+                _end_span(span, code)
+
+    return behavior
+
+
+def _streaming(prepared: _Call, metrics: MethodMetrics) -> Behavior:
+    path, call, container, wants_context, tracing = (
+        prepared.path,
+        prepared.call,
+        prepared.container,
+        prepared.wants_context,
+        prepared.tracing,
+    )
+
+    async def behavior(request: Any, context: Context) -> AsyncIterator[Any]:
+        span = tracing.start(context) if tracing is not None else None
+        scope = request_context = None
+        if wants_context:
+            scope = RequestScope(container)
+            request_context = RequestContext(
+                _Metadata(context), path, "grpc", context.peer(), scope, context
+            )
+            scope.context = request_context
+        metrics.begin()
+        started = perf_counter()
+        code = "OK"
+        try:
+            responses = await call(request, request_context)  # type: ignore[arg-type]
+            async for response in responses:
+                yield response
+        except asyncio.CancelledError:
+            code = "CANCELLED"
+            raise
+        except Exception as error:
+            failure = failure_of(error, path, context)
+            code = failure.code.name
+            _fail_span(span, code, failure.message, error)
+            if failure.abort:
+                await context.abort(failure.code, failure.message, failure.trailers)
+            raise
+        finally:
+            metrics.end(code, perf_counter() - started)
+            if scope is not None and scope.opened:
+                await _close(scope, path)
+            if span is not None:
+                _end_span(span, code)
+
+    return behavior
+
+
+_FACTORIES: dict[tuple[bool, bool], Callable[..., grpc.RpcMethodHandler[Any, Any]]] = {
+    (False, False): grpc.unary_unary_rpc_method_handler,
+    (False, True): grpc.unary_stream_rpc_method_handler,
+    (True, False): grpc.stream_unary_rpc_method_handler,
+    (True, True): grpc.stream_stream_rpc_method_handler,
+}
