@@ -19,7 +19,7 @@ services:
 
 demo: $(STAMP)
 	bash scripts/ensure-services.sh redis
-	$(BIN)/python examples/demo/main.py
+	PYTHONPATH=examples/demo $(BIN)/python -m greeter_demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
