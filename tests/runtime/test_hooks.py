@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tests.runtime.support import ServiceFactory
 
 import lbtoolkit
+from tests.runtime.support import ServiceFactory
 
 
 class NeedsContext:

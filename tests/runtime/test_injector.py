@@ -6,11 +6,11 @@ import re
 from typing import Protocol
 
 import pytest
-from tests.runtime.support import ServiceFactory
 from pydantic import BaseModel
 
 import lbtoolkit
 from lbtoolkit.config import env
+from tests.runtime.support import ServiceFactory
 
 
 class Database(Protocol):

@@ -7,10 +7,10 @@ import logging
 from collections.abc import Callable
 
 import pytest
-from tests.runtime.support import Recorder, ServiceFactory, add_plugin
 
 import lbtoolkit
 from lbtoolkit.runtime import State
+from tests.runtime.support import Recorder, ServiceFactory, add_plugin
 
 
 def build(

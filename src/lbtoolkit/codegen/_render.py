@@ -241,9 +241,7 @@ def _constructor(service: Service, model: FileModel, scope: ModuleScope) -> list
     if model.clients:
         accessor = f"{service.name}Services"
         # The runtime's pool: one channel per service, closed at the end of stop.
-        provide = Call(
-            "app.provide", (f"lambda: {accessor}(app.client)", ("provides", accessor))
-        )
+        provide = Call("app.provide", (f"lambda: {accessor}(app.client)", ("provides", accessor)))
         lines += render(provide, indent=1)
     lines += [f"    app.server.declare({service.spec})", "    return app"]
     return lines

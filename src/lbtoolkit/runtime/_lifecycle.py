@@ -16,9 +16,9 @@ import asyncio
 import enum
 import logging
 import time
-from functools import partial
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from lbtoolkit._exceptions import LbToolkitError
