@@ -106,7 +106,13 @@ def test_sigterm_runs_stop_hooks_and_exits_0(tmp_path: Path) -> None:
     finally:
         proc.kill()
     assert proc.returncode == 0, err
-    assert events(tmp_path) == ["pgsql.pre_start", "started", "user.on_stop_sync", "pgsql.on_stop"]
+    assert events(tmp_path) == [
+        "pgsql.pre_start",
+        "started",
+        "user.on_stop_sync",
+        "pgsql.on_stop.begin",
+        "pgsql.on_stop",
+    ]
     assert "received SIGTERM: stopping" in err
     assert "[recorder]" in err  # the service name on every log line
 
@@ -160,3 +166,18 @@ def test_json_logs_carry_the_service_name(tmp_path: Path) -> None:
     assert records
     assert {r["service"] for r in records} == {"recorder"}
     assert any(r["message"].startswith('plugin "pgsql" started in ') for r in records)
+
+
+def test_second_sigint_forces_exit_while_a_stop_hook_hangs(tmp_path: Path) -> None:
+    proc = run_app(tmp_path, mode="stuck_stop", env={"REC_PGSQL_USERNAME": "app"})
+    try:
+        wait_for(tmp_path, "started")
+        proc.send_signal(signal.SIGINT)
+        wait_for(tmp_path, "pgsql.on_stop.begin")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert "second interrupt: exiting at once" in err
+    assert "pgsql.on_stop" not in events(tmp_path)

@@ -1,7 +1,7 @@
 """A service run as a real process by the tests; it records its hooks in a file.
 
 RECORD_FILE: where hook names are appended. MODE: "ok", "stop_with_error",
-"fail_pre_start".
+"fail_pre_start", "stuck_stop" (a stop hook that hangs).
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ class Database:
             raise ConnectionError("connection refused")
 
     async def on_stop(self) -> None:
-        await asyncio.sleep(0.05)
+        record("pgsql.on_stop.begin")
+        await asyncio.sleep(60 if MODE == "stuck_stop" else 0.05)
         record("pgsql.on_stop")
 
 
