@@ -9,6 +9,7 @@ tracers. The servers that expose them live in :mod:`lbtoolkit.server`.
 from __future__ import annotations
 
 from lbtoolkit.tools._lifecycle_metrics import HookTiming, LifecycleCollector
+from lbtoolkit.tools._listen import listen_tcp
 from lbtoolkit.tools._metrics import Metrics
 from lbtoolkit.tools._probes import (
     Check,
@@ -39,4 +40,5 @@ __all__ = [
     "Tools",
     "Traces",
     "TracingConfigError",
+    "listen_tcp",
 ]

@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route
 
+from lbtoolkit.tools._listen import listen_tcp
 from lbtoolkit.tools._probes import CheckKind
 
 if TYPE_CHECKING:
@@ -112,8 +113,7 @@ class ProbesServer:
 
     async def start(self) -> None:
         """Bind and listen; raise ``OSError`` when the address cannot be bound."""
-        family = socket.AF_INET6 if ":" in self.listen else socket.AF_INET
-        sock = socket.create_server((self.listen, self.configured_port), family=family)
+        sock = listen_tcp(self.listen, self.configured_port)
         app = Starlette(routes=[Route(p, e, methods=[m]) for m, p, e in self.routes()])
         config = uvicorn.Config(
             app, log_config=None, access_log=False, lifespan="off", server_header=False

@@ -1,0 +1,167 @@
+"""The ASGI application: route, limit the body, count, trace, answer.
+
+A lean ASGI callable rather than Starlette's router and middleware stack:
+each route's middleware chain is composed once, and a request costs one
+route lookup, one Starlette ``Request`` and the chain itself. Starlette's
+request and response objects are kept for handlers and middlewares.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from opentelemetry import context as otel_context
+from starlette.requests import Request
+
+from lbtoolkit.server.http._endpoint import metadata_of
+from lbtoolkit.server.http._errors import PayloadTooLargeError
+from lbtoolkit.server.http._responses import error_response, json_error
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+    from starlette.responses import Response
+    from starlette.types import Message, Receive, Scope, Send
+
+    from lbtoolkit.server.http._middleware import Endpoint
+    from lbtoolkit.server.http._observe import RouteStats, Tracing
+    from lbtoolkit.server.http._router import Route, Router
+
+__all__ = ["HttpApp", "RouteTarget"]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteTarget:
+    """What a route runs (its composed chain) and where it counts."""
+
+    endpoint: Endpoint
+    stats: RouteStats
+
+
+class HttpApp:
+    """The ASGI application of one HTTP server.
+
+    ``max_body_size`` bounds request bodies (0: no limit); a declared
+    ``Content-Length`` over it is refused before reading, a chunked body as
+    soon as it grows past it.
+    """
+
+    def __init__(
+        self,
+        router: Router[RouteTarget],
+        *,
+        max_body_size: int,
+        unmatched: RouteStats,
+        tracing: Tracing,
+        log: logging.Logger,
+    ) -> None:
+        self._router = router
+        self._max_body_size = max_body_size
+        self._unmatched = unmatched
+        self._tracing = tracing
+        self._log = log
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await _not_http(scope, receive, send)
+            return
+        started = time.perf_counter()
+        method: str = scope["method"]
+        raw_path: bytes | None = scope.get("raw_path")
+        path = raw_path.decode("latin-1") if raw_path else scope["path"]
+        found = self._router.match(method, path)
+        route = found[0] if found is not None else None
+        stats = route.target.stats if route is not None else self._unmatched
+        span: Span | None = None
+        token = None
+        error: Exception | None = None
+        status = 500
+        self.in_flight += 1
+        try:
+            if self._tracing.active():
+                label = route.path if route is not None else ""
+                headers = metadata_of(scope["headers"])
+                span, span_context = self._tracing.start(method, label, scope["path"], headers)
+                token = otel_context.attach(span_context)
+            try:
+                if found is None:
+                    response = self._unmatched_response(method, path)
+                else:
+                    route, values = found
+                    scope["path_params"] = route.params(values) if values else {}
+                    response = await self._dispatch(route, scope, receive)
+            except Exception as exc:  # noqa: BLE001 - raised by a middleware or an extra handler
+                error = exc
+                where = route.label if route is not None else f"{method} {path}"
+                response = error_response(exc, self._log, where)
+            status = response.status_code
+            await response(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+            stats.record(status, time.perf_counter() - started)
+            if span is not None:
+                self._tracing.finish(span, status, error)
+            if token is not None:
+                otel_context.detach(token)
+
+    async def _dispatch(
+        self, route: Route[RouteTarget], scope: Scope, receive: Receive
+    ) -> Response:
+        limit = self._max_body_size
+        if limit:
+            declared = _content_length(scope)
+            if declared is None:
+                receive = _limited(receive, limit)
+            elif declared > limit:
+                return json_error(413, str(PayloadTooLargeError(limit)))
+        return await route.target.endpoint(Request(scope, receive))
+
+    def _unmatched_response(self, method: str, path: str) -> Response:
+        allowed = self._router.allowed_methods(path)
+        if allowed:
+            message = f"method {method} is not allowed on {path}"
+            return json_error(405, message, headers={"allow": ", ".join(allowed)})
+        return json_error(404, f"no route for {method} {path}")
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    # Only bodies without a Content-Length get here: count as they arrive.
+    received = 0
+
+    async def limited() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise PayloadTooLargeError(limit)
+        return message
+
+    return limited
+
+
+async def _not_http(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "lifespan":
+        # Servers that send lifespan events get them acknowledged; there is no work to do.
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    elif scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1000})

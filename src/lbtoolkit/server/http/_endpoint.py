@@ -1,0 +1,126 @@
+"""Endpoints that call an RPC implementation, and the request context they pass it."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from google.protobuf.message import Message
+from starlette.responses import Response
+
+from lbtoolkit.errors import StatusError
+from lbtoolkit.server._context import RequestContext
+from lbtoolkit.server._scope import RequestScope
+from lbtoolkit.server.http._responses import error_response, json_error
+
+if TYPE_CHECKING:
+    import logging
+
+    from dishka import AsyncContainer
+    from starlette.requests import Request
+
+    from lbtoolkit.server.http._middleware import Endpoint
+    from lbtoolkit.server.http._transcode import Binding
+
+__all__ = ["Handler", "as_async", "error_endpoint", "metadata_of", "peer_of", "rpc_endpoint"]
+
+Handler = Callable[[Any, RequestContext], Awaitable[Message]]
+"""An implementation method: ``async def get_user(self, request, context) -> User``."""
+
+_JSON = "application/json"
+
+
+def rpc_endpoint(
+    binding: Binding,
+    handler: Handler,
+    grpc_path: str,
+    container: AsyncContainer,
+    log: logging.Logger,
+) -> Endpoint:
+    """The endpoint of one binding: transcode, call the implementation, write the reply.
+
+    Every failure becomes an answer here, so middlewares always see a response.
+    The context's request scope (``context.get``) opens only if the
+    implementation asks for a request-scoped dependency, and closes with the call.
+    """
+    reads_body = binding.reads_body
+    build = binding.request
+    render = binding.response
+
+    async def endpoint(request: Request) -> Response:
+        asgi = request.scope
+        scope = RequestScope(container)
+        try:
+            body = await request.body() if reads_body else b""
+            message = build(body, asgi["path_params"], asgi["query_string"])
+            context = RequestContext(
+                metadata_of(asgi["headers"]),
+                grpc_path,
+                "http",
+                peer_of(asgi.get("client")),
+                scope,
+                request,
+            )
+            scope.context = context
+            content = render(await handler(message, context))
+        except Exception as error:  # noqa: BLE001 - every error becomes an answer
+            return error_response(error, log, grpc_path)
+        finally:
+            if scope.opened:
+                await _close(scope, log, grpc_path)
+        return Response(content, media_type=_JSON)
+
+    return endpoint
+
+
+async def _close(scope: RequestScope, log: logging.Logger, grpc_path: str) -> None:
+    try:
+        await scope.close()
+    except Exception:
+        # The answer is made; a failing finalizer is the service's bug to log, not the caller's.
+        log.exception("closing the request scope of %s failed", grpc_path)
+
+
+def error_endpoint(error: StatusError) -> Endpoint:
+    """An endpoint that always answers ``error`` (methods HTTP cannot serve)."""
+
+    async def endpoint(request: Request) -> Response:
+        del request
+        return json_error(error.http_status, str(error))
+
+    return endpoint
+
+
+def as_async(function: Callable[..., Any]) -> Handler:
+    """Accept plain implementation methods too (an ``async def`` is used as it is)."""
+    if inspect.iscoroutinefunction(function):
+        return function
+
+    async def call(message: Any, context: RequestContext) -> Message:
+        result = function(message, context)
+        if inspect.isawaitable(result):
+            result = await result
+        reply: Message = result
+        return reply
+
+    return call
+
+
+def metadata_of(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """HTTP headers as gRPC-style metadata; repeated headers are joined with ``", "``."""
+    metadata = {name.decode("latin-1"): value.decode("latin-1") for name, value in headers}
+    if len(metadata) != len(headers):
+        metadata = {}
+        for raw_name, raw_value in headers:
+            name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+            metadata[name] = f"{metadata[name]}, {value}" if name in metadata else value
+    return metadata
+
+
+def peer_of(client: tuple[str, int] | None) -> str | None:
+    """The caller's address written as gRPC writes peers (``ipv4:10.0.0.1:5123``)."""
+    if client is None:
+        return None
+    host, port = client
+    return f"ipv6:[{host}]:{port}" if ":" in host else f"ipv4:{host}:{port}"

@@ -1,0 +1,129 @@
+"""RED metrics and server spans of HTTP requests.
+
+Metrics (``<namespace>`` is the service's metric namespace):
+
+- ``<namespace>_http_requests_total{server, method, route, code}``, a counter;
+- ``<namespace>_http_request_duration_seconds{server, method, route}``, a histogram;
+- ``<namespace>_http_requests_in_flight{server}``, a gauge.
+
+``route`` is the path template (``/v1/users/{id}``), never the raw path, so
+the number of series stays bounded; requests that match no route count under
+``route=""``. Label children are looked up once per route and status, not
+per request, and the gauge is read from the server when scraped.
+
+Spans follow OpenTelemetry's HTTP server conventions and take their parent
+from the incoming headers through the global propagator. Until an SDK is
+installed no span work is done at all.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from opentelemetry import propagate, trace
+from opentelemetry.trace import NoOpTracer, SpanKind, StatusCode
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from opentelemetry.context import Context
+
+__all__ = ["HttpMetrics", "RouteStats", "Tracing"]
+
+
+class HttpMetrics:
+    """The HTTP metric families of one registry (shared by the servers using it)."""
+
+    def __init__(self, registry: CollectorRegistry, namespace: str) -> None:
+        self.requests = Counter(
+            "http_requests",
+            "HTTP requests answered, by route and status code",
+            ["server", "method", "route", "code"],
+            namespace=namespace,
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "http_request_duration_seconds",
+            "Time from the request's arrival to the end of its response",
+            ["server", "method", "route"],
+            namespace=namespace,
+            registry=registry,
+        )
+        self.in_flight = Gauge(
+            "http_requests_in_flight",
+            "HTTP requests being served",
+            ["server"],
+            namespace=namespace,
+            registry=registry,
+        )
+
+    _shared: ClassVar[weakref.WeakKeyDictionary[CollectorRegistry, HttpMetrics]] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    @classmethod
+    def of(cls, registry: CollectorRegistry, namespace: str) -> HttpMetrics:
+        """The families registered in ``registry``, created on first use."""
+        metrics = cls._shared.get(registry)
+        if metrics is None:
+            metrics = cls._shared[registry] = cls(registry, namespace)
+        return metrics
+
+
+class RouteStats:
+    """The metric children of one route of one server."""
+
+    __slots__ = ("_codes", "_duration", "_labels", "_requests")
+
+    def __init__(self, metrics: HttpMetrics, server: str, method: str, route: str) -> None:
+        self._labels = (server, method, route)
+        self._requests = metrics.requests
+        self._duration = metrics.duration.labels(server, method, route)
+        self._codes: dict[int, Any] = {}
+
+    def record(self, status: int, seconds: float) -> None:
+        child = self._codes.get(status)
+        if child is None:
+            child = self._codes[status] = self._requests.labels(*self._labels, str(status))
+        child.inc()
+        self._duration.observe(seconds)
+
+
+class Tracing:
+    """Starts server spans when an OpenTelemetry SDK is installed."""
+
+    def __init__(self, tracer: trace.Tracer) -> None:
+        self._tracer = tracer
+
+    def active(self) -> bool:
+        """Whether spans would be recorded: an SDK's tracer stands behind ours."""
+        # The API's proxy tracer delegates to a no-op tracer until an SDK is
+        # installed, then to the SDK's. Asking it costs an attribute read;
+        # trace.get_tracer_provider() reads os.environ on every call.
+        real = getattr(self._tracer, "_tracer", self._tracer)
+        return not isinstance(real, NoOpTracer)
+
+    def start(
+        self, method: str, route: str, path: str, headers: Mapping[str, str]
+    ) -> tuple[trace.Span, Context]:
+        """Start the span of a request; return it and the context to attach."""
+        parent = propagate.extract(headers)
+        name = f"{method} {route}" if route else method
+        attributes = {"http.request.method": method, "url.path": path}
+        if route:
+            attributes["http.route"] = route
+        span = self._tracer.start_span(
+            name, context=parent, kind=SpanKind.SERVER, attributes=attributes
+        )
+        return span, trace.set_span_in_context(span, parent)
+
+    @staticmethod
+    def finish(span: trace.Span, status: int, error: BaseException | None) -> None:
+        span.set_attribute("http.response.status_code", status)
+        if error is not None:
+            span.record_exception(error)
+        if status >= 500:  # noqa: PLR2004 - the convention: only server errors fail a server span
+            span.set_status(StatusCode.ERROR)
+        span.end()

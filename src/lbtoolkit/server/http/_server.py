@@ -1,0 +1,343 @@
+"""The HTTP server: ``google.api.http`` routes and extra handlers on uvicorn in the running loop."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import socket
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+from starlette.middleware.cors import CORSMiddleware
+
+from lbtoolkit.errors import Unimplemented
+from lbtoolkit.server.http._app import HttpApp, RouteTarget
+from lbtoolkit.server.http._codec import Codecs
+from lbtoolkit.server.http._config import HttpServerConfig
+from lbtoolkit.server.http._endpoint import as_async, error_endpoint, rpc_endpoint
+from lbtoolkit.server.http._errors import HttpListenError, HttpRouteError
+from lbtoolkit.server.http._middleware import (
+    Endpoint,
+    MiddlewareConstructor,
+    MiddlewareRegistry,
+    compose,
+)
+from lbtoolkit.server.http._observe import HttpMetrics, RouteStats, Tracing
+from lbtoolkit.server.http._router import Router
+from lbtoolkit.server.http._template import parse_template
+from lbtoolkit.server.http._transcode import Binding
+from lbtoolkit.tools import listen_tcp
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from dishka import AsyncContainer
+    from starlette.types import ASGIApp
+
+    from lbtoolkit.config import ConfigController
+    from lbtoolkit.runtime._injector import Injector
+    from lbtoolkit.server._spec import HttpRule, MethodSpec, PathTemplate, ServiceSpec
+    from lbtoolkit.tools import Tools
+
+__all__ = ["HttpServer"]
+
+_log = logging.getLogger("lbtoolkit.server.http")
+_DRAIN_POLL = 0.02  # seconds between checks of the connections still open while draining
+
+
+def _is_async(handler: object) -> bool:
+    call = handler if inspect.isfunction(handler) else getattr(handler, "__call__", None)  # noqa: B004
+    return inspect.iscoroutinefunction(call)
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    method: str
+    template: PathTemplate
+    label: str
+    endpoint: Endpoint
+    middlewares: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _ExtraHandler:
+    method: str
+    template: PathTemplate
+    endpoint: Endpoint
+    middlewares: tuple[str, ...]
+
+
+class HttpServer:
+    """Serves the HTTP routes of the services given to it, on uvicorn, in the running loop.
+
+    Built by the service for each HTTP server it declares; users meet it as
+    ``app.server.http`` to register middlewares and extra handlers before the
+    service starts. Settings come from ``{SERVICE_PREFIX}_{NAME}_SERVER_*``
+    (see :class:`HttpServerConfig`).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        runtime_config: ConfigController,
+        tools: Tools,
+        injector: Injector,
+    ) -> None:
+        self._name = name
+        self.config = runtime_config.parse(HttpServerConfig, name, owner=f"HTTP server {name!r}")
+        self._port_variable = runtime_config.variable_name("SERVER_PORT", name)
+        self._origins_variable = runtime_config.variable_name("SERVER_CORS_ALLOWED_ORIGINS", name)
+        self._tools = tools
+        self._middlewares = MiddlewareRegistry(injector)
+        self._services: list[ServiceSpec] = []
+        self._handlers: list[_ExtraHandler] = []
+        self._asgi: ASGIApp | None = None
+        self._app: HttpApp | None = None
+        self._server: uvicorn.Server | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._port: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The server's name (the service's, for generated servers)."""
+        return self._name
+
+    @property
+    def port(self) -> int:
+        """The port listened on: the bound one once started (useful with port 0)."""
+        return self._port if self._port is not None else self.config.port
+
+    @property
+    def app(self) -> ASGIApp:
+        """The ASGI application, once prepared (for in-process clients and benchmarks)."""
+        if self._asgi is None:
+            msg = f"HTTP server {self._name!r} has no application before prepare()"
+            raise RuntimeError(msg)
+        return self._asgi
+
+    @property
+    def in_flight(self) -> int:
+        """Requests being served right now."""
+        return self._app.in_flight if self._app is not None else 0
+
+    # --- declaration ----------------------------------------------------------------
+
+    def add_service(self, spec: ServiceSpec) -> None:
+        """Serve the HTTP routes of ``spec``; its ``middlewares`` become global."""
+        self._check_open("add_service")
+        self._services.append(spec)
+        self._middlewares.use(spec.middlewares)
+
+    def set_middleware(self, name: str, constructor: MiddlewareConstructor) -> None:
+        """Register a middleware under ``name``, built by ``constructor`` with injection."""
+        self._check_open("set_middleware")
+        self._middlewares.register(name, constructor)
+
+    def use_middleware(self, *names: str) -> None:
+        """Apply the middlewares ``names`` to every route, after the global ones so far."""
+        self._check_open("use_middleware")
+        self._middlewares.use(names)
+
+    def add_handler(
+        self,
+        method: str,
+        path: str,
+        handler: Endpoint,
+        *,
+        middlewares: Sequence[str] = (),
+    ) -> None:
+        """Serve ``handler`` (``async def handler(request) -> Response``) at ``method path``.
+
+        ``path`` is a ``google.api.http`` template (``/v1/items/{id}``,
+        ``/files/{path=**}``); variables arrive in ``request.path_params``.
+        Global middlewares apply, then ``middlewares``.
+        """
+        self._check_open("add_handler")
+        if not _is_async(handler):
+            msg = f"handler of {method.upper()} {path} must be an async function (async def)"
+            raise TypeError(msg)
+        template = parse_template(path)
+        self._handlers.append(_ExtraHandler(method.upper(), template, handler, tuple(middlewares)))
+
+    def _check_open(self, what: str) -> None:
+        if self._app is not None:
+            msg = f"HTTP server {self._name!r} is prepared; call {what}() before the service starts"
+            raise RuntimeError(msg)
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    async def prepare(self, container: AsyncContainer) -> None:
+        """Resolve implementations and middlewares, plan conversions, build every route."""
+        codecs = Codecs(proto_names=self.config.json_names == "proto")
+        planned: list[_Planned] = []
+        for spec in self._services:
+            planned.extend(await self._plan_service(spec, container, codecs))
+        for extra in self._handlers:
+            label = f"{extra.method} {extra.template}"
+            chain = self._middlewares.chain(label, extra.middlewares)
+            planned.append(_Planned(extra.method, extra.template, label, extra.endpoint, chain))
+        built = await self._middlewares.build(
+            container, {n for p in planned for n in p.middlewares}
+        )
+        metrics = HttpMetrics.of(self._tools.metrics.registry, self._tools.metrics.namespace)
+        router: Router[RouteTarget] = Router()
+        for plan in planned:
+            endpoint = compose(plan.endpoint, [built[n] for n in plan.middlewares])
+            stats = RouteStats(metrics, self._name, plan.method, str(plan.template))
+            router.add(plan.method, plan.template, RouteTarget(endpoint, stats), label=plan.label)
+        self._app = HttpApp(
+            router,
+            max_body_size=self.config.max_body_size,
+            unmatched=RouteStats(metrics, self._name, "", ""),
+            tracing=Tracing(self._tools.traces.tracer("lbtoolkit.server.http")),
+            log=_log,
+        )
+        # Read when scraped: nothing to update per request.
+        metrics.in_flight.labels(self._name).set_function(lambda: self.in_flight)
+        self._asgi = self._with_cors(self._app)
+
+    async def _plan_service(
+        self, spec: ServiceSpec, container: AsyncContainer, codecs: Codecs
+    ) -> list[_Planned]:
+        routes = spec.http_routes
+        if not routes:
+            return []
+        if spec.rpc_server is None:
+            label = f"{routes[0][1].method} {routes[0][1].path} ({routes[0][0].grpc_path})"
+            reason = f"service {spec.full_name} declares no implementation type (rpc_server)"
+            raise HttpRouteError(label, reason)
+        implementation = await container.get(spec.rpc_server)
+        planned = []
+        for method, rule in routes:
+            label = f"{rule.method.upper()} {rule.path} ({method.grpc_path})"
+            chain = self._middlewares.chain(
+                label, method.middlewares, method.exclude_global_middlewares
+            )
+            endpoint = self._endpoint(
+                implementation, method, rule, codecs, container=container, label=label
+            )
+            planned.append(_Planned(rule.method.upper(), rule.template, label, endpoint, chain))
+        return planned
+
+    def _endpoint(
+        self,
+        implementation: object,
+        method: MethodSpec,
+        rule: HttpRule,
+        codecs: Codecs,
+        *,
+        container: AsyncContainer,
+        label: str,
+    ) -> Endpoint:
+        if method.client_streaming or method.server_streaming:
+            return error_endpoint(Unimplemented("streaming methods are not served over HTTP"))
+        if method.http_proxy is not None:
+            return error_endpoint(Unimplemented("proxied methods are not served over HTTP"))
+        handler: Any = getattr(implementation, method.handler, None)
+        if not callable(handler):
+            reason = f"{type(implementation).__qualname__} has no method {method.handler!r}"
+            hint = f"implement async def {method.handler}(self, request, context)"
+            raise HttpRouteError(label, reason, hint)
+        binding = Binding(method, rule, codecs)
+        return rpc_endpoint(binding, as_async(handler), method.grpc_path, container, _log)
+
+    def _with_cors(self, app: HttpApp) -> ASGIApp:
+        config = self.config
+        if not config.cors_enabled:
+            return app
+        if not config.cors_allowed_origins:
+            _log.warning(
+                "HTTP server %r: CORS is enabled but no origin is allowed; set %s",
+                self._name,
+                self._origins_variable,
+            )
+        return CORSMiddleware(
+            app,
+            allow_origins=config.cors_allowed_origins,
+            allow_methods=config.cors_allowed_methods,
+            allow_headers=config.cors_allowed_headers,
+            allow_credentials=config.cors_allow_credentials,
+            max_age=int(config.cors_max_age.total_seconds()),
+        )
+
+    async def start(self) -> None:
+        """Listen; return once connections are accepted."""
+        if self._asgi is None:
+            msg = f"HTTP server {self._name!r} must be prepared before it starts"
+            raise RuntimeError(msg)
+        if self._server is not None:
+            msg = f"HTTP server {self._name!r} is already started"
+            raise RuntimeError(msg)
+        sock = self._bind()
+        config = uvicorn.Config(
+            self._asgi,
+            lifespan="off",
+            interface="asgi3",
+            ws="none",
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,
+            server_header=False,
+        )
+        config.load()
+        server = uvicorn.Server(config)
+        # Server.serve() would install signal handlers; the runtime owns signals,
+        # so the server's steps are run one by one instead.
+        server.lifespan = config.lifespan_class(config)
+        try:
+            await server.startup(sockets=[sock])
+        except BaseException:
+            sock.close()
+            raise
+        self._server = server
+        self._port = sock.getsockname()[1]
+        self._ticker = asyncio.create_task(server.main_loop(), name=f"http server {self._name}")
+        _log.info("HTTP server %r listening on %s:%d", self._name, self.config.listen, self._port)
+
+    def _bind(self) -> socket.socket:
+        host, port = self.config.listen, self.config.port
+        shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        try:
+            return listen_tcp(host, port)
+        except OSError as error:
+            raise HttpListenError(self._name, shown, error, self._port_variable) from error
+
+    async def stop(self, timeout: float) -> None:  # noqa: ASYNC109 - a drain deadline, not a cancel
+        """Stop accepting; let requests in flight finish for up to ``timeout`` seconds; close."""
+        server, ticker = self._server, self._ticker
+        if server is None or ticker is None:
+            return
+        self._server = self._ticker = None
+        # The ticker only refreshes the Date header; stopping it need not wait for its tick.
+        ticker.cancel()
+        await asyncio.wait([ticker])
+        for listener in server.servers:
+            listener.close()
+        # Idle keep-alive connections close now, busy ones after their response.
+        state = server.server_state
+        for connection in list(state.connections):
+            connection.shutdown()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(timeout, 0.0)
+        # uvicorn offers no event for "last connection closed": poll its state.
+        while state.connections and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(_DRAIN_POLL)
+        if state.connections:
+            _log.warning(
+                "HTTP server %r: %d request(s) still running after %.1fs; cancelling them",
+                self._name,
+                len(state.tasks),
+                timeout,
+            )
+            for task in list(state.tasks):
+                task.cancel()
+            for connection in list(state.connections):
+                transport = getattr(connection, "transport", None)
+                if transport is not None:
+                    transport.close()
+        for listener in server.servers:
+            await listener.wait_closed()
+        _log.info("HTTP server %r stopped", self._name)
