@@ -9,10 +9,11 @@ from lbtoolkit.tools import listen_tcp
 
 
 async def test_accepted_connections_have_nodelay() -> None:
-    accepted: list[socket.socket] = []
+    nodelay: list[int] = []
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(writer.get_extra_info("socket"))
+        accepted = writer.get_extra_info("socket")
+        nodelay.append(accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
         writer.close()
 
     sock = listen_tcp("127.0.0.1", 0)
@@ -21,12 +22,12 @@ async def test_accepted_connections_have_nodelay() -> None:
     try:
         _, writer = await asyncio.open_connection("127.0.0.1", port)
         for _ in range(100):
-            if accepted:
+            if nodelay:
                 break
             await asyncio.sleep(0.01)
         writer.close()
-        assert accepted
-        assert accepted[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        assert nodelay
+        assert nodelay[0] != 0
     finally:
         server.close()
         await server.wait_closed()
