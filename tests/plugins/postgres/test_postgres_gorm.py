@@ -179,15 +179,27 @@ async def test_max_connections_bounds_the_pool(
         MAX_IDLE_CONNECTIONS="1",
     )
     async with open_plugin(postgres_gorm.new_test_plugin(environ=env)) as plugin:
+        holding = 0
+        release = asyncio.Event()
 
-        async def sleep() -> None:
+        async def hold() -> None:
+            nonlocal holding
             async with plugin.session() as session:
-                await session.execute(text("SELECT pg_sleep(0.3)"))
+                await session.execute(text("SELECT 1"))
+                holding += 1
+                await release.wait()
 
-        tasks = [asyncio.create_task(sleep()) for _ in range(6)]
-        await asyncio.sleep(0.15)
-        assert await count_connections(app_name) == 3  # the other three wait their turn
+        tasks = [asyncio.create_task(hold()) for _ in range(6)]
+        for _ in range(500):  # at most 5 s for three connections to open
+            if holding >= 3:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)  # time enough for a fourth, had the pool allowed one
+        assert holding == 3  # the other three wait their turn
+        assert await count_connections(app_name) == 3
+        release.set()
         await asyncio.gather(*tasks)
+        assert holding == 6
 
 
 async def test_idle_connections_are_replaced_when_drawn(environ_for: Environ) -> None:
