@@ -135,6 +135,20 @@ async def test_on_stop_releases_every_connection(
         plugin.db()
 
 
+async def test_pre_start_twice_keeps_the_pool_and_a_stopped_plugin_starts_again(
+    app_name: str, environ_for: Environ
+) -> None:
+    env = environ_for("TEST", DATABASE="test", APPLICATION_NAME=app_name)
+    plugin = postgres_pg.new_test_plugin(environ=env)
+    async with open_plugin(plugin):
+        pool = pool_of(plugin)
+        await plugin.pre_start()
+        assert pool_of(plugin) is pool
+    async with open_plugin(plugin):
+        assert pool_of(plugin) is not pool
+        await plugin.health_check()
+
+
 async def test_a_failed_start_leaves_no_connection(
     make_database: MakeDatabase,
     app_name: str,

@@ -1,4 +1,4 @@
-"""What both PostgreSQL plugins share: config, readiness, ``info()``, migrations."""
+"""What both PostgreSQL plugins share: config, lifecycle, readiness, ``info()``, migrations."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import enum
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from pydantic import SecretStr
 
@@ -16,9 +16,11 @@ from lbtoolkit.plugins._postgres._errors import PostgresMigrationError, Postgres
 from lbtoolkit.plugins._postgres._migrations import Migration, apply_migrations
 
 if TYPE_CHECKING:
+    import logging
+
     from lbtoolkit import Runtime
 
-__all__ = ["PluginState", "PostgresPlugin"]
+__all__ = ["CommonPlugin", "PluginState", "PostgresPlugin"]
 
 
 class PluginState(enum.StrEnum):
@@ -29,11 +31,38 @@ class PluginState(enum.StrEnum):
     STOPPED = "stopped"
 
 
+class CommonPlugin(Protocol):
+    """What every PostgreSQL plugin answers, whatever its client library."""
+
+    def info(self) -> str:
+        """Print the variables and values in use, secrets masked; return the text."""
+        ...
+
+    async def run_migration(self) -> list[Migration]:
+        """Apply the pending ``.sql`` files of ``MIGRATIONS_DIR``; return those applied."""
+        ...
+
+    async def health_check(self) -> None:
+        """Return when the server answers; raise ``PostgresConnectError`` otherwise."""
+        ...
+
+    async def pre_start(self) -> None:
+        """Open the client and check the server answers, with retries and backoff.
+
+        Fails naming the host and port it could not reach.
+        """
+        ...
+
+    async def on_stop(self) -> None:
+        """Close the client and its pooled connections."""
+        ...
+
+
 class PostgresPlugin:
     """The parts of a PostgreSQL plugin that do not depend on the client library.
 
     Subclasses set ``kind`` and ``config_model``, open their client in
-    ``pre_start`` (through ``self.connector.retry``), close it in ``on_stop``
+    ``_open`` (through ``self.connector.retry``), close it in ``_close``
     and answer ``_ping``.
     """
 
@@ -70,14 +99,27 @@ class PostgresPlugin:
         sys.stdout.write(text + "\n")
         return text
 
+    async def pre_start(self) -> None:
+        """Open the client, retrying as configured; fail naming host and port."""
+        if self.state is PluginState.STARTED:
+            return
+        await self._open(self.log.getChild(f"{self.prefix}.sql"))
+        self.state = PluginState.STARTED
+        self.log.info("%s: connected to %s", self.owner, self.connector.address)
+
+    async def on_stop(self) -> None:
+        """Close the client; until the next ``pre_start`` calls that need it raise."""
+        if self.state is PluginState.STARTED:
+            self.state = PluginState.STOPPED
+        await self._close()
+
     async def health_check(self) -> None:
         """Return when the server answers a query; raise otherwise.
 
         Raises :class:`PostgresStateError` before ``pre_start`` and after
         ``on_stop``, :class:`PostgresConnectError` when the server does not answer.
         """
-        if self.state is not PluginState.STARTED:
-            raise PostgresStateError(self.owner, "health_check", self.state)
+        self._require("health_check")
         try:
             async with asyncio.timeout(self.connector.timeout):
                 await self._ping()
@@ -105,6 +147,12 @@ class PostgresPlugin:
             )
         finally:
             await conn.close()
+
+    async def _open(self, sql_log: logging.Logger) -> None:
+        raise NotImplementedError
+
+    async def _close(self) -> None:
+        raise NotImplementedError
 
     async def _ping(self) -> None:
         raise NotImplementedError

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from lbtoolkit.plugins._support import build_test_plugin
 from lbtoolkit.plugins.centrifuge._plugin import Options, Plugin, new_plugin
-from lbtoolkit.testing import new_test_runtime
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -24,7 +24,4 @@ def new_test_plugin(
     stop it with ``lbtoolkit.testing.open_plugin``; mount
     ``plugin.node().route`` in a Starlette app to connect clients.
     """
-    runtime = new_test_runtime(environ=environ)
-    plugin = new_plugin(runtime, options or Options())
-    runtime.config.raise_for_issues()
-    return plugin
+    return build_test_plugin(new_plugin, options or Options(), environ)

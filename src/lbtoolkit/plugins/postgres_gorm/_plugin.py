@@ -8,17 +8,13 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from lbtoolkit.plugins._postgres import (
-    Migration,
-    Options,
-    PluginState,
-    PostgresConfig,
-    PostgresPlugin,
-)
+from lbtoolkit.plugins._postgres import CommonPlugin, Options, PostgresConfig, PostgresPlugin
+from lbtoolkit.plugins._support import build_test_plugin
 from lbtoolkit.plugins.postgres_gorm._engine import build_engine
-from lbtoolkit.testing import new_test_runtime
 
 if TYPE_CHECKING:
+    import logging
+
     from lbtoolkit import Runtime
 
 __all__ = ["Config", "GormPlugin", "Plugin", "new_plugin", "new_test_plugin"]
@@ -31,7 +27,7 @@ class Config(PostgresConfig):
     """
 
 
-class Plugin(Protocol):
+class Plugin(CommonPlugin, Protocol):
     """PostgreSQL through SQLAlchemy's async ORM; what services and handlers call."""
 
     def db(self) -> AsyncEngine:
@@ -44,26 +40,6 @@ class Plugin(Protocol):
         The session never commits by itself: call ``await session.commit()``.
         Objects stay readable after commit (``expire_on_commit=False``).
         """
-        ...
-
-    def info(self) -> str:
-        """Print the variables and values in use, secrets masked; return the text."""
-        ...
-
-    async def run_migration(self) -> list[Migration]:
-        """Apply the pending ``.sql`` files of ``MIGRATIONS_DIR``; return those applied."""
-        ...
-
-    async def health_check(self) -> None:
-        """Return when the server answers; raise ``PostgresConnectError`` otherwise."""
-        ...
-
-    async def pre_start(self) -> None:
-        """Connect and verify connectivity (with retries); fail naming host and port."""
-        ...
-
-    async def on_stop(self) -> None:
-        """Close every pooled connection."""
         ...
 
 
@@ -88,10 +64,7 @@ class GormPlugin(PostgresPlugin):
         assert self._sessions is not None  # noqa: S101 - guaranteed by the state check
         return self._sessions()
 
-    async def pre_start(self) -> None:
-        if self._engine is not None:
-            return
-        sql_log = self.log.getChild(f"{self.prefix}.sql")
+    async def _open(self, sql_log: logging.Logger) -> None:
         engine = build_engine(self.config, self.connector, sql_log)
         try:
             await self.connector.retry(lambda: _ping(engine))
@@ -100,13 +73,9 @@ class GormPlugin(PostgresPlugin):
             raise
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
-        self.state = PluginState.STARTED
-        self.log.info("%s: connected to %s", self.owner, self.connector.address)
 
-    async def on_stop(self) -> None:
+    async def _close(self) -> None:
         engine, self._engine, self._sessions = self._engine, None, None
-        if self.state is PluginState.STARTED:
-            self.state = PluginState.STOPPED
         if engine is not None:
             await engine.dispose()
 
@@ -132,7 +101,4 @@ def new_test_plugin(
     ``options`` defaults to prefix ``test`` (variables ``TEST_HOST``, ...).
     Configuration problems are raised here, at once.
     """
-    runtime = new_test_runtime(environ=environ)
-    plugin = new_plugin(runtime, options or Options(name="test"))
-    runtime.config.raise_for_issues()
-    return plugin
+    return build_test_plugin(new_plugin, options or Options(name="test"), environ)

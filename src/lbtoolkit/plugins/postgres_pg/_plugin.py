@@ -7,17 +7,13 @@ from typing import TYPE_CHECKING, Protocol
 
 import asyncpg
 
-from lbtoolkit.plugins._postgres import (
-    Migration,
-    Options,
-    PluginState,
-    PostgresConfig,
-    PostgresPlugin,
-)
+from lbtoolkit.plugins._postgres import CommonPlugin, Options, PostgresConfig, PostgresPlugin
+from lbtoolkit.plugins._support import build_test_plugin
 from lbtoolkit.plugins.postgres_pg._pool import open_pool
-from lbtoolkit.testing import new_test_runtime
 
 if TYPE_CHECKING:
+    import logging
+
     from lbtoolkit import Runtime
 
 __all__ = ["Config", "PgPlugin", "Plugin", "new_plugin", "new_test_plugin"]
@@ -31,31 +27,11 @@ class Config(PostgresConfig):
     """
 
 
-class Plugin(Protocol):
+class Plugin(CommonPlugin, Protocol):
     """PostgreSQL through an asyncpg pool; what services and handlers call."""
 
     def db(self) -> asyncpg.Pool:
         """The pool; safe to share between tasks. Only after ``pre_start``."""
-        ...
-
-    def info(self) -> str:
-        """Print the variables and values in use, secrets masked; return the text."""
-        ...
-
-    async def run_migration(self) -> list[Migration]:
-        """Apply the pending ``.sql`` files of ``MIGRATIONS_DIR``; return those applied."""
-        ...
-
-    async def health_check(self) -> None:
-        """Return when the server answers; raise ``PostgresConnectError`` otherwise."""
-        ...
-
-    async def pre_start(self) -> None:
-        """Open the pool (with retries and backoff); fail naming host and port."""
-        ...
-
-    async def on_stop(self) -> None:
-        """Close the pool once its connections are released."""
         ...
 
 
@@ -74,20 +50,13 @@ class PgPlugin(PostgresPlugin):
         assert self._pool is not None  # noqa: S101 - guaranteed by the state check
         return self._pool
 
-    async def pre_start(self) -> None:
-        if self._pool is not None:
-            return
-        sql_log = self.log.getChild(f"{self.prefix}.sql")
+    async def _open(self, sql_log: logging.Logger) -> None:
         self._pool = await self.connector.retry(
             lambda: open_pool(self.config, self.connector, sql_log)
         )
-        self.state = PluginState.STARTED
-        self.log.info("%s: connected to %s", self.owner, self.connector.address)
 
-    async def on_stop(self) -> None:
+    async def _close(self) -> None:
         pool, self._pool = self._pool, None
-        if self.state is PluginState.STARTED:
-            self.state = PluginState.STOPPED
         if pool is not None:
             # Servers drained before plugins stop, so no request still holds
             # a connection; a cancelled close terminates them instead.
@@ -111,7 +80,4 @@ def new_test_plugin(
     ``options`` defaults to prefix ``test`` (variables ``TEST_HOST``, ...).
     Configuration problems are raised here, at once.
     """
-    runtime = new_test_runtime(environ=environ)
-    plugin = new_plugin(runtime, options or Options(name="test"))
-    runtime.config.raise_for_issues()
-    return plugin
+    return build_test_plugin(new_plugin, options or Options(name="test"), environ)

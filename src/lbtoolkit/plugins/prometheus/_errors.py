@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 from lbtoolkit._exceptions import LbToolkitError
+from lbtoolkit.plugins._support import PluginAddressError
 
 __all__ = ["PrometheusMetricError", "PrometheusNotServingError", "PrometheusServerError"]
 
 
-class PrometheusServerError(LbToolkitError, OSError):
+class PrometheusServerError(PluginAddressError):
     """The metrics server could not listen (port taken, address not local, ...)."""
 
-    def __init__(self, owner: str, host: str, port: int, cause: str, hint: str) -> None:
-        super().__init__(owner, host, port, cause)
-        self.owner = owner
-        self.host = host
-        self.port = port
-        self.cause = cause
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return (
-            f"{self.owner}: cannot listen on {self.host}:{self.port}: {self.cause}. "
-            f"Hint: {self.hint}"
-        )
+    action = "listen on"
 
 
 class PrometheusNotServingError(LbToolkitError, ConnectionError):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from lbtoolkit.plugins._support import build_test_plugin
 from lbtoolkit.plugins.prometheus._config import Options
 from lbtoolkit.plugins.prometheus._plugin import Plugin, PrometheusPlugin
-from lbtoolkit.testing import new_test_runtime
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -33,7 +33,4 @@ def new_test_plugin(
     Raises ``ConfigError`` at once for bad variables. Run its hooks with
     ``lbtoolkit.testing.open_plugin``.
     """
-    runtime = new_test_runtime(environ=environ or {})
-    plugin = PrometheusPlugin(runtime, options or Options())
-    runtime.config.raise_for_issues()
-    return plugin
+    return build_test_plugin(new_plugin, options or Options(), environ)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import Counter, Gauge, Histogram, Summary
 
+from lbtoolkit.plugins._support import describe
 from lbtoolkit.plugins.prometheus._config import Config, Options
 from lbtoolkit.plugins.prometheus._errors import PrometheusNotServingError, PrometheusServerError
 from lbtoolkit.plugins.prometheus._metrics import MetricFactory
@@ -120,8 +121,7 @@ class PrometheusPlugin(MetricFactory):
             server = MetricsServer(bind(host, port), config.server_path, self.registry)
             await server.start()
         except (OSError, TimeoutError) as error:
-            text = str(error)
-            cause = f"{type(error).__name__}: {text}" if text else type(error).__name__
+            cause = describe(error)
             raise PrometheusServerError(self._owner, host, port, cause, self._hint()) from error
         self._server = server
         bound_host, bound_port = server.address
@@ -157,7 +157,7 @@ class PrometheusPlugin(MetricFactory):
             writer.close()
             await writer.wait_closed()
         except (OSError, TimeoutError) as error:
-            cause = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+            cause = describe(error)
             raise PrometheusNotServingError(self._owner, (host, port), cause) from error
 
     def _hint(self) -> str:

@@ -3,41 +3,18 @@
 from __future__ import annotations
 
 from lbtoolkit._exceptions import LbToolkitError
+from lbtoolkit.plugins._support import PluginConnectionError
 
 __all__ = [
     "RabbitMQConnectionError",
     "RabbitMQDeclareError",
     "RabbitMQNotConnectedError",
     "RabbitMQPublishError",
-    "describe",
 ]
 
 
-def describe(error: BaseException, secrets: tuple[str, ...] = ()) -> str:
-    """``Type: text`` of ``error``, with any of ``secrets`` blanked out."""
-    text = str(error)
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "******")
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
-class RabbitMQConnectionError(LbToolkitError, ConnectionError):
+class RabbitMQConnectionError(PluginConnectionError):
     """The broker could not be reached, or refused the login, at start."""
-
-    def __init__(self, owner: str, host: str, port: int, cause: str, hint: str) -> None:
-        super().__init__(owner, host, port, cause)
-        self.owner = owner
-        self.host = host
-        self.port = port
-        self.cause = cause
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return (
-            f"{self.owner}: cannot connect to {self.host}:{self.port}: {self.cause}. "
-            f"Hint: {self.hint}"
-        )
 
 
 class RabbitMQNotConnectedError(LbToolkitError, RuntimeError):

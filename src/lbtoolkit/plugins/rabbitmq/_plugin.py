@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 import aio_pika
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS, DeliveryError, ProbableAuthenticationError
 
+from lbtoolkit.plugins._support import describe
 from lbtoolkit.plugins.rabbitmq._config import Config, Options, resolve_target
 from lbtoolkit.plugins.rabbitmq._delivery import Handler, HeaderValue, outgoing
 from lbtoolkit.plugins.rabbitmq._errors import (
@@ -17,7 +18,6 @@ from lbtoolkit.plugins.rabbitmq._errors import (
     RabbitMQDeclareError,
     RabbitMQNotConnectedError,
     RabbitMQPublishError,
-    describe,
 )
 from lbtoolkit.plugins.rabbitmq._subscription import (
     Subscription,

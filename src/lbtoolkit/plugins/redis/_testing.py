@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from lbtoolkit.plugins._support import build_test_plugin
 from lbtoolkit.plugins.redis._plugin import Options, Plugin, new_plugin
-from lbtoolkit.testing import new_test_runtime
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -23,7 +23,4 @@ def new_test_plugin(
     ``ConfigError`` here at once. Start and stop it with
     ``lbtoolkit.testing.open_plugin``.
     """
-    runtime = new_test_runtime(environ=environ)
-    plugin = new_plugin(runtime, options or Options())
-    runtime.config.raise_for_issues()
-    return plugin
+    return build_test_plugin(new_plugin, options or Options(), environ)

@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 from lbtoolkit._exceptions import LbToolkitError
+from lbtoolkit.plugins._support import PluginConnectionError
 
 __all__ = ["SentryConnectionError", "SentryNotStartedError"]
 
 
-class SentryConnectionError(LbToolkitError, ConnectionError):
+class SentryConnectionError(PluginConnectionError):
     """``CHECK_CONNECTION`` is on and the DSN's host refused or timed out."""
-
-    def __init__(self, owner: str, host: str, port: int, cause: str, hint: str) -> None:
-        super().__init__(owner, host, port, cause)
-        self.owner = owner
-        self.host = host
-        self.port = port
-        self.cause = cause
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return (
-            f"{self.owner}: cannot connect to {self.host}:{self.port}: {self.cause}. "
-            f"Hint: {self.hint}"
-        )
 
 
 class SentryNotStartedError(LbToolkitError, RuntimeError):

@@ -19,6 +19,7 @@ from sentry_sdk.transport import HttpTransport
 from sentry_sdk.utils import BadDsn, Dsn
 
 from lbtoolkit.config import ConfigIssue
+from lbtoolkit.plugins._support import describe
 from lbtoolkit.plugins.sentry._config import Config, Options
 from lbtoolkit.plugins.sentry._errors import SentryConnectionError, SentryNotStartedError
 
@@ -204,7 +205,7 @@ class SentryPlugin:
             writer.close()
             await writer.wait_closed()
         except (OSError, TimeoutError) as error:
-            cause = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+            cause = describe(error)
             if isinstance(error, TimeoutError):
                 cause = f"no answer within {timeout:g}s (CONNECT_TIMEOUT)"
             hint = (

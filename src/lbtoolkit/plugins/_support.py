@@ -1,0 +1,74 @@
+"""What several plugins share: building a test plugin, describing a failure, address errors."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, TypeVar
+
+from lbtoolkit._exceptions import LbToolkitError
+from lbtoolkit.testing import new_test_runtime
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from lbtoolkit.runtime import Runtime
+
+__all__ = ["PluginAddressError", "PluginConnectionError", "build_test_plugin", "describe"]
+
+OptionsT = TypeVar("OptionsT")
+PluginT = TypeVar("PluginT")
+
+
+def build_test_plugin(
+    factory: Callable[[Runtime, OptionsT], PluginT],
+    options: OptionsT,
+    environ: Mapping[str, str] | None,
+) -> PluginT:
+    """``factory(runtime, options)`` on a runtime of its own that reads only ``environ``.
+
+    Raises ``ConfigError`` at once for bad or missing variables, where a
+    service would collect them and report them all when it starts.
+    """
+    runtime = new_test_runtime(environ=environ)
+    plugin = factory(runtime, options)
+    runtime.config.raise_for_issues()
+    return plugin
+
+
+def describe(error: BaseException, secrets: tuple[str, ...] = ()) -> str:
+    """``Type: text`` of ``error``, with any of ``secrets`` blanked out."""
+    text = str(error)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "******")
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+class PluginAddressError(LbToolkitError, OSError):
+    """A plugin could not use a network address: ``host:port`` would not connect or listen.
+
+    ``owner`` is ``plugin "<prefix>" (<kind>)``; ``cause`` is the error met,
+    secrets already removed; ``hint`` names the variables to check. Subclasses
+    set ``action``, the verb of the message (``cannot <action> host:port``).
+    """
+
+    action: ClassVar[str]
+
+    def __init__(self, owner: str, host: str, port: int, cause: str, hint: str) -> None:
+        super().__init__(owner, host, port, cause)
+        self.owner = owner
+        self.host = host
+        self.port = port
+        self.cause = cause
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return (
+            f"{self.owner}: cannot {self.action} {self.host}:{self.port}: {self.cause}. "
+            f"Hint: {self.hint}"
+        )
+
+
+class PluginConnectionError(PluginAddressError, ConnectionError):
+    """A server the plugin needs could not be reached, or refused it."""
+
+    action = "connect to"
