@@ -1,0 +1,1 @@
+"""The lbtoolkit benchmark suite: ``python bench/run.py`` (or ``make bench``)."""

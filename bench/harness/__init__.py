@@ -1,0 +1,1 @@
+"""What every scenario uses: processes, load generators, statistics, reports."""

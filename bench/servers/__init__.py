@@ -1,0 +1,1 @@
+"""Server programs the scenarios start as child processes."""

@@ -1,0 +1,1 @@
+"""Programs the scenarios run to completion in a child process; each prints one JSON line."""
