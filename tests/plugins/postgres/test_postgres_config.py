@@ -168,7 +168,8 @@ def test_info_shows_the_dsn_with_its_password_masked(capsys: pytest.CaptureFixtu
         "  TEST_CONN_MAX_IDLE_TIME   = 30m\n"
         "  TEST_CONN_ATTEMPTS        = 3\n"
         "  TEST_CONN_TIMEOUT         = 5s\n"
-        "  TEST_APPLICATION_NAME     ="
+        "  TEST_APPLICATION_NAME     =\n"
+        "  TEST_PRE_PING             = false"
     )
 
 

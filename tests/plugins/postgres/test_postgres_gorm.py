@@ -10,6 +10,7 @@ from typing import NewType, Protocol
 
 import pytest
 from sqlalchemy import String, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -219,6 +220,35 @@ async def test_idle_connections_are_replaced_when_drawn(environ_for: Environ) ->
         first = await pid()
         assert await pid() == first
         await asyncio.sleep(0.3)
+        assert await pid() != first
+
+
+@pytest.mark.parametrize("pre_ping", [False, True])
+async def test_a_dropped_connection_is_replaced(environ_for: Environ, *, pre_ping: bool) -> None:
+    env = environ_for(
+        "TEST",
+        DATABASE="test",
+        MAX_CONNECTIONS="1",
+        MAX_IDLE_CONNECTIONS="1",
+        PRE_PING=str(pre_ping).lower(),
+    )
+    async with (
+        open_plugin(postgres_gorm.new_test_plugin(environ=env)) as plugin,
+        open_plugin(postgres_gorm.new_test_plugin(environ=env)) as killer,
+    ):
+
+        async def pid() -> int:
+            async with plugin.session() as session:
+                return int(await session.scalar(text("SELECT pg_backend_pid()")) or 0)
+
+        first = await pid()
+        async with killer.session() as session:
+            await session.execute(text(f"SELECT pg_terminate_backend({first})"))
+        if not pre_ping:
+            # Without a ping the query on the dead connection fails once;
+            # SQLAlchemy then discards it rather than handing it out again.
+            with pytest.raises(DBAPIError):
+                await pid()
         assert await pid() != first
 
 

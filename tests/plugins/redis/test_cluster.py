@@ -11,7 +11,6 @@ from redis.asyncio import Redis, RedisCluster
 from tests.plugins.redis.servers import closed_port
 
 from lbtoolkit.plugins import redis as redis_plugin
-from lbtoolkit.plugins.redis._connection import TimedConnection
 from lbtoolkit.testing import new_test_runtime, open_plugin
 
 pytestmark = pytest.mark.integration
@@ -79,8 +78,7 @@ async def test_cluster_connections_carry_the_timeouts_and_close_on_stop(
         client = plugin.cluster_db()
         await asyncio.gather(*(client.set(f"k{i}-{uuid.uuid4().hex}", 1, ex=10) for i in range(12)))
         for node in client.get_nodes():
-            assert issubclass(node.connection_class, TimedConnection)
-            assert node.connection_class.write_timeout == 2.0
+            assert node.connection_kwargs["socket_timeout"] == 2.0
         assert sum([await named_clients(name, port) for port in ports(redis_cluster)]) >= 3
         assert (await runtime.tools.probes.run("readiness"))["cache"] == "ok"
     deadline = time.monotonic() + WAIT

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Protocol
 
 import pytest
 from redis.asyncio import Redis
-from redis.asyncio.connection import Connection
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from tests.plugins.redis.servers import SHARED_HOST, SHARED_PORT, closed_port
 
 import lbtoolkit
 from lbtoolkit.plugins import redis as redis_plugin
-from lbtoolkit.plugins.redis._connection import TimedConnection
+from lbtoolkit.plugins.redis._connection import BoundedConnectionPool
 from lbtoolkit.testing import new_test_runtime, open_plugin
 
 if TYPE_CHECKING:
@@ -203,6 +203,63 @@ async def test_pool_size_bounds_the_connections() -> None:
         assert len(await named_clients(name)) == 2
 
 
+async def test_a_checkout_waits_for_a_free_connection_up_to_the_pool_timeout() -> None:
+    pool = BoundedConnectionPool(host=SHARED_HOST, port=SHARED_PORT, max_connections=1, timeout=0.2)
+    try:
+        held = await pool.get_connection()
+        started = time.monotonic()
+        with pytest.raises(RedisConnectionError, match="No connection available"):
+            await pool.get_connection()
+        assert 0.15 <= time.monotonic() - started < 1.0
+        waiting = asyncio.create_task(pool.get_connection())
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        await pool.release(held)
+        assert await waiting is held  # handed over, not a second connection
+        await pool.release(held)
+    finally:
+        await pool.aclose()
+
+
+async def test_a_cancelled_wait_for_a_connection_loses_no_slot() -> None:
+    pool = BoundedConnectionPool(
+        host=SHARED_HOST, port=SHARED_PORT, max_connections=1, timeout=None
+    )
+    try:
+        held = await pool.get_connection()
+        cancelled = asyncio.create_task(pool.get_connection())
+        waiting = asyncio.create_task(pool.get_connection())
+        await asyncio.sleep(0.05)
+        cancelled.cancel()
+        await pool.release(held)  # the cancelled checkout must not swallow it
+        connection = await asyncio.wait_for(waiting, 1.0)
+        await pool.release(connection)
+        # Handed a slot in the same moment as being cancelled: the slot moves on.
+        held = await pool.get_connection()
+        unlucky = asyncio.create_task(pool.get_connection())
+        await asyncio.sleep(0.05)
+        await pool.release(held)
+        unlucky.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await unlucky
+        connection = await asyncio.wait_for(pool.get_connection(), 1.0)
+        await pool.release(connection)
+    finally:
+        await pool.aclose()
+
+
+async def test_a_failed_checkout_gives_its_slot_back() -> None:
+    pool = BoundedConnectionPool(
+        host=SHARED_HOST, port=closed_port(), max_connections=1, timeout=0.2
+    )
+    try:
+        for _ in range(3):  # a lost slot would turn the refusal into "No connection available"
+            with pytest.raises(RedisConnectionError, match="Connect"):
+                await pool.get_connection()
+    finally:
+        await pool.aclose()
+
+
 async def test_read_timeout_is_honoured() -> None:
     _, plugin = make("cache", {"CACHE_READ_TIMEOUT": "1"})
     async with open_plugin(plugin):
@@ -226,9 +283,8 @@ async def test_timeouts_reach_every_connection(tuned: redis_plugin.Plugin) -> No
     await client.ping()
     kwargs = client.connection_pool.connection_kwargs
     assert kwargs["socket_connect_timeout"] == 7.0
-    assert kwargs["socket_timeout"] == 4.0
-    connection_class = client.connection_pool.connection_class
-    assert issubclass(connection_class, TimedConnection)
-    assert connection_class.write_timeout == 2.0
-    # The write timeout wraps this redis-py method; it must still exist.
-    assert callable(getattr(Connection, "_send_packed_command", None))
+    # redis-py's one socket timeout bounds reads and writes: the smaller one.
+    assert kwargs["socket_timeout"] == 2.0
+    pool = client.connection_pool
+    assert isinstance(pool, BoundedConnectionPool)
+    assert pool.timeout == 5.0  # READ_TIMEOUT + 1 s waiting for a free connection

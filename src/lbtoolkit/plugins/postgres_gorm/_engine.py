@@ -20,13 +20,20 @@ _STARTED = "lbtoolkit.started"
 
 
 def build_engine(
-    config: PostgresConfig, connector: Connector, sql_log: logging.Logger
+    config: PostgresConfig,
+    connector: Connector,
+    sql_log: logging.Logger,
+    *,
+    pre_ping: bool = False,
 ) -> AsyncEngine:
     """An engine whose connections come from ``connector`` (asyncpg, same arguments as postgres_pg).
 
     The guide's pool settings map onto SQLAlchemy's queue pool the way Go's
     database/sql reads them: ``MAX_IDLE_CONNECTIONS`` stay open, up to
     ``MAX_CONNECTIONS`` in all, each replaced after ``CONN_MAX_LIFETIME``.
+    Like database/sql, a connection is not pinged when drawn unless ``pre_ping``:
+    a ping is a round trip per checkout, while a dead connection is already
+    discarded by SQLAlchemy when its query fails with a disconnect error.
     """
     # SQLAlchemy reads pool_size=0 as "no limit", the opposite of "keep none
     # idle"; one idle connection is the closest it can express.
@@ -40,9 +47,7 @@ def build_engine(
         pool_size=idle,
         max_overflow=max(0, config.max_connections - idle),
         pool_recycle=lifetime if lifetime > 0 else -1,
-        # A connection killed by a server restart is replaced at checkout
-        # instead of failing the request that drew it.
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
     )
     idle_time = config.conn_max_idle_time.total_seconds()
     if idle_time > 0:

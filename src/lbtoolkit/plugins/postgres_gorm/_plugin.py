@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from lbtoolkit.config import env
 from lbtoolkit.plugins._postgres import CommonPlugin, Options, PostgresConfig, PostgresPlugin
 from lbtoolkit.plugins._support import build_test_plugin
 from lbtoolkit.plugins.postgres_gorm._engine import build_engine
@@ -25,6 +26,12 @@ class Config(PostgresConfig):
 
     ``DSN`` overrides the connection fields; ``DEBUG`` logs every statement.
     """
+
+    pre_ping: bool = env(
+        "PRE_PING",
+        default=False,
+        comment="Ping a pooled connection before each use (one more round trip per query)",
+    )
 
 
 class Plugin(CommonPlugin, Protocol):
@@ -65,7 +72,8 @@ class GormPlugin(PostgresPlugin):
         return self._sessions()
 
     async def _open(self, sql_log: logging.Logger) -> None:
-        engine = build_engine(self.config, self.connector, sql_log)
+        assert isinstance(self.config, Config)  # noqa: S101 - config_model is Config
+        engine = build_engine(self.config, self.connector, sql_log, pre_ping=self.config.pre_ping)
         try:
             await self.connector.retry(lambda: _ping(engine))
         except BaseException:

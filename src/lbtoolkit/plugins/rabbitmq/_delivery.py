@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -73,7 +73,8 @@ def outgoing(
         headers=dict(headers) if headers else None,
         type=event,
         app_id=service,
-        message_id=uuid.uuid4().hex,
+        # 32 hex digits like uuid4().hex (128 random bits, not 122) at a fraction of its cost.
+        message_id=os.urandom(16).hex(),
         timestamp=datetime.now(UTC),
         delivery_mode=DeliveryMode.PERSISTENT,
     )

@@ -102,6 +102,7 @@ class RabbitMQPlugin:
         self._service = runtime.meta.name
         self._log = runtime.log.getChild(options.name)
         self.config = runtime.config.parse(Config, options.name, owner=self._owner)
+        self._publish_timeout = self.config.publish_timeout.total_seconds()
         dsn_variable = self._variable("DSN")
         self._target, issue = resolve_target(self.config, dsn_variable, self._owner)
         if issue is not None:
@@ -169,12 +170,35 @@ class RabbitMQPlugin:
         twice), up to ``PUBLISH_TIMEOUT``. Raises ``RabbitMQPublishError``.
         """
         message = outgoing(self._service, event, data, headers)
-        timeout = self.config.publish_timeout.total_seconds()
+        # Handlers still draining in on_stop may publish until the connection closes.
+        exchange = self._exchange
+        if exchange is None:
+            raise RabbitMQNotConnectedError(self._owner, f"publish {event!r}")
+        timeout = self._publish_timeout
+        started = asyncio.get_running_loop().time()
+        # The common case, a confirmation on the first try, needs no retry
+        # bookkeeping; _publish_again takes over with what is left of the time.
+        try:
+            async with asyncio.timeout(timeout):
+                await exchange.publish(message, routing_key=event, mandatory=False)
+        except DeliveryError as error:
+            raise self._refused(event, error) from error
+        except (*CONNECTION_EXCEPTIONS, TimeoutError) as error:
+            await self._publish_again(message, event, started + timeout, error)
+
+    async def _publish_again(
+        self, message: aio_pika.Message, event: str, deadline: float, error: BaseException
+    ) -> None:
+        """Send ``message`` again until confirmed or ``deadline`` (loop time) passes."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
         pause = 0.05
         while True:
-            # Handlers still draining in on_stop may publish until the connection closes.
+            if loop.time() >= deadline:
+                reason = f"not confirmed within {self._publish_timeout:g}s (PUBLISH_TIMEOUT)"
+                raise RabbitMQPublishError(self._owner, self._service, event, reason) from error
+            self._log.debug("publishing %r: %s; sending again", event, describe(error))
+            await asyncio.sleep(min(pause, max(deadline - loop.time(), 0)))
+            pause = min(pause * 2, 1.0)
             exchange = self._exchange
             if exchange is None:
                 raise RabbitMQNotConnectedError(self._owner, f"publish {event!r}")
@@ -182,18 +206,16 @@ class RabbitMQPlugin:
                 # A robust channel waits here for a lost connection to come back.
                 async with asyncio.timeout_at(deadline):
                     await exchange.publish(message, routing_key=event, mandatory=False)
-            except DeliveryError as error:
-                reason = f"the broker refused it ({describe(error)})"
-                raise RabbitMQPublishError(self._owner, self._service, event, reason) from error
-            except (*CONNECTION_EXCEPTIONS, TimeoutError) as error:
-                if loop.time() >= deadline:
-                    reason = f"not confirmed within {timeout:g}s (PUBLISH_TIMEOUT)"
-                    raise RabbitMQPublishError(self._owner, self._service, event, reason) from error
-                self._log.debug("publishing %r: %s; sending again", event, describe(error))
+            except DeliveryError as refused:
+                raise self._refused(event, refused) from refused
+            except (*CONNECTION_EXCEPTIONS, TimeoutError) as again:
+                error = again
             else:
                 return
-            await asyncio.sleep(min(pause, max(deadline - loop.time(), 0)))
-            pause = min(pause * 2, 1.0)
+
+    def _refused(self, event: str, error: DeliveryError) -> RabbitMQPublishError:
+        reason = f"the broker refused it ({describe(error)})"
+        return RabbitMQPublishError(self._owner, self._service, event, reason)
 
     async def subscribe(
         self,
