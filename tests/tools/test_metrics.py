@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 
+import pytest
 from prometheus_client import generate_latest
 
 from lbtoolkit.tools import HookTiming, LifecycleCollector, Metrics
@@ -86,3 +87,32 @@ def test_lifecycle_collector_reads_state_and_timings_when_scraped() -> None:
     )
     assert sample(metrics, "lbtoolkit_service_info", service="svc", version="1.2.3") == 1
     assert b"lbtoolkit_lifecycle_hook_duration_seconds" in generate_latest(metrics.registry)
+
+
+def test_latencies_fall_in_the_first_bucket_that_holds_them() -> None:
+    metrics = Metrics("svc")
+    bound = metrics.requests("grpc").bind("svc", "/p.S/M")
+    for seconds in (0.001, 0.0011, 20.0):  # on a bound, just above it, past the last
+        bound.begin()
+        bound.end("OK", seconds)
+
+    def duration(suffix: str, **labels: str) -> float | None:
+        name = f"svc_grpc_request_duration_seconds_{suffix}"
+        return sample(metrics, name, server="svc", method="/p.S/M", **labels)
+
+    def bucket(le: str) -> float | None:
+        return duration("bucket", le=le)
+
+    assert (bucket("0.0005"), bucket("0.001"), bucket("0.0025"), bucket("10.0")) == (0, 1, 2, 2)
+    assert bucket("+Inf") == 3
+    assert duration("count") == 3
+    assert duration("sum") == 0.001 + 0.0011 + 20.0
+
+
+def test_request_families_clash_with_a_metric_of_the_same_name() -> None:
+    from prometheus_client import Counter  # noqa: PLC0415 - only this test registers by hand
+
+    metrics = Metrics("svc")
+    metrics.requests("grpc")
+    with pytest.raises(ValueError, match="Duplicated timeseries"):
+        Counter("svc_grpc_requests", "again", registry=metrics.registry)

@@ -28,6 +28,8 @@ __all__ = ["Server", "ServerManager"]
 
 log = logging.getLogger("lbtoolkit.server")
 
+_ON_HTTP = (ServerKind.HTTP, ServerKind.WEBSOCKET, ServerKind.WEBSOCKET_PROXY)
+
 
 class Server(Protocol):
     """What the lifecycle needs from a transport server."""
@@ -48,7 +50,8 @@ class Server(Protocol):
 class ServerManager:
     """``service.server``: what the .proto declares and what listens.
 
-    ``declare(spec)`` creates the servers the spec lists, once per service:
+    ``declare(spec)`` creates the servers the spec lists, once per service
+    (``WEBSOCKET`` and ``WEBSOCKET_PROXY`` are served by the ``http`` one):
     ``grpc`` and ``http`` are named after the service, so their variables
     read ``{SERVICE_PREFIX}_{SERVICE_NAME}_GRPC_SERVER_PORT``. ``set_service``
     gives the one implementation every transport calls. ``tool_servers``
@@ -88,7 +91,8 @@ class ServerManager:
         self._specs.append(spec)
         if spec.uses(ServerKind.GRPC):
             self._grpc_server().add_service(spec)
-        if spec.uses(ServerKind.HTTP):
+        # WebSocket endpoints are upgraded HTTP requests: the HTTP server carries them.
+        if any(spec.uses(kind) for kind in _ON_HTTP):
             self._http_server().add_service(spec)
         if self.probes_config.enabled is not False:
             self._ensure_probes()
@@ -163,6 +167,7 @@ class ServerManager:
                 runtime_config=runtime.config,
                 tools=runtime.tools,
                 injector=runtime.injector,
+                channels=runtime.client,
             )
             self.add(self._http)
         return self._http

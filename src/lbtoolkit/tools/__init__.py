@@ -19,7 +19,7 @@ from lbtoolkit.tools._probes import (
     ReadinessListener,
 )
 from lbtoolkit.tools._probes_server import Endpoint, ProbesServer
-from lbtoolkit.tools._request_metrics import MethodMetrics, RequestMetrics
+from lbtoolkit.tools._request_metrics import MethodMetrics, RedCollector, RequestMetrics
 from lbtoolkit.tools._tools import Tools
 from lbtoolkit.tools._traces import ServerSpan, Traces, TracingConfigError
 
@@ -35,6 +35,7 @@ __all__ = [
     "Probes",
     "ProbesServer",
     "ReadinessListener",
+    "RedCollector",
     "RequestMetrics",
     "ServerSpan",
     "Tools",

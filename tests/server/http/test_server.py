@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -398,3 +398,19 @@ async def test_a_path_variable_must_name_a_scalar_field(protos: SimpleNamespace)
 def _fields(method: object) -> dict[str, Any]:
     slots: tuple[str, ...] = type(method).__slots__  # type: ignore[attr-defined]
     return {name: getattr(method, name) for name in slots}
+
+
+async def test_a_body_sent_in_several_chunks_is_read_whole(protos: SimpleNamespace) -> None:
+    users = UsersService(protos.users)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for part in (b'{"id": "7", ', b'"display', b'Name": "Ann"}'):
+            yield part
+
+    async with open_server([(users_spec(protos), users)]) as server, client(server) as http:
+        response = await http.post("/v1/projects/p/users", content=chunks())
+    assert response.status_code == 200, response.text
+    _, request, context = users.received[0]
+    assert request.parent == "projects/p"
+    assert (request.user.id, request.user.display_name) == (7, "Ann")
+    assert context.metadata["transfer-encoding"] == "chunked"

@@ -4,7 +4,7 @@ Each handler does, per call: in-flight gauge and latency clock, the request
 context (only when the implementation or an interceptor takes one), the
 call, status mapping on error, the request counter, and a server span only
 when tracing is on. Everything that can be decided in advance (which shape,
-whether a context is needed, which label children) is decided here, once.
+whether a context is needed, which metric series) is decided here, once.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 import grpc.aio
 
-from lbtoolkit.server._context import NormalizedMetadata, RequestContext
+from lbtoolkit.server._context import NormalizedMetadata, RequestContext, context_of
 from lbtoolkit.server._scope import RequestScope
 from lbtoolkit.server.grpc._interceptors import Handler, Interceptor, chain
 from lbtoolkit.server.grpc._status import failure_of
@@ -215,20 +215,18 @@ def _unary(prepared: _Call, metrics: MethodMetrics) -> Behavior:
         prepared.wants_context,
         prepared.tracing,
     )
-    # Bound methods of pre-bound label children: no lookup left for the call.
-    in_flight_inc, in_flight_dec = metrics.in_flight.inc, metrics.in_flight.dec
-    observe, ok, counter = metrics.duration.observe, metrics.counter("OK").inc, metrics.counter
+    begin, end = metrics.begin, metrics.end
 
     async def behavior(request: Any, context: Context) -> Any:
         span = tracing.start(context) if tracing is not None else None
         scope = request_context = None
         if wants_context:
             scope = RequestScope(container)
-            request_context = RequestContext(
+            request_context = context_of(
                 _Metadata(context), path, "grpc", context.peer(), scope, context
             )
             scope.context = request_context
-        in_flight_inc()
+        begin()
         started = perf_counter()
         code = "OK"
         try:
@@ -244,12 +242,7 @@ def _unary(prepared: _Call, metrics: MethodMetrics) -> Behavior:
                 await context.abort(failure.code, failure.message, failure.trailers)
             raise
         finally:
-            observe(perf_counter() - started)
-            in_flight_dec()
-            if code == "OK":
-                ok()
-            else:
-                counter(code).inc()
+            end(code, perf_counter() - started)
             if scope is not None and scope.opened:
                 await _close(scope, path)
             if span is not None:
@@ -272,7 +265,7 @@ def _streaming(prepared: _Call, metrics: MethodMetrics) -> Behavior:
         scope = request_context = None
         if wants_context:
             scope = RequestScope(container)
-            request_context = RequestContext(
+            request_context = context_of(
                 _Metadata(context), path, "grpc", context.peer(), scope, context
             )
             scope.context = request_context

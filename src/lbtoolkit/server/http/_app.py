@@ -9,8 +9,8 @@ request and response objects are kept for handlers and middlewares.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
+from time import perf_counter
 from typing import TYPE_CHECKING
 
 from opentelemetry import context as otel_context
@@ -68,7 +68,28 @@ class HttpApp:
         if scope["type"] != "http":
             await _not_http(scope, receive, send)
             return
-        started = time.perf_counter()
+        if self._tracing.active():
+            await self._traced(scope, receive, send)
+            return
+        # Without a span to start or end: the usual case, kept to the minimum.
+        started = perf_counter()
+        method: str = scope["method"]
+        raw_path: bytes | None = scope.get("raw_path")
+        path = raw_path.decode("latin-1") if raw_path else scope["path"]
+        found = self._router.match(method, path)
+        stats = found[0].target.stats if found is not None else self._unmatched
+        status = 500
+        self.in_flight += 1
+        try:
+            response, _ = await self._respond(found, method, path, scope, receive)
+            status = response.status_code
+            await response(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+            stats.record(status, perf_counter() - started)
+
+    async def _traced(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = perf_counter()
         method: str = scope["method"]
         raw_path: bytes | None = scope.get("raw_path")
         path = raw_path.decode("latin-1") if raw_path else scope["path"]
@@ -81,31 +102,38 @@ class HttpApp:
         status = 500
         self.in_flight += 1
         try:
-            if self._tracing.active():
-                label = route.path if route is not None else ""
-                headers = metadata_of(scope["headers"])
-                span, span_context = self._tracing.start(method, label, scope["path"], headers)
-                token = otel_context.attach(span_context)
-            try:
-                if found is None:
-                    response = self._unmatched_response(method, path)
-                else:
-                    route, values = found
-                    scope["path_params"] = route.params(values) if values else {}
-                    response = await self._dispatch(route, scope, receive)
-            except Exception as exc:  # noqa: BLE001 - raised by a middleware or an extra handler
-                error = exc
-                where = route.label if route is not None else f"{method} {path}"
-                response = error_response(exc, self._log, where)
+            label = route.path if route is not None else ""
+            headers = metadata_of(scope["headers"])
+            span, span_context = self._tracing.start(method, label, scope["path"], headers)
+            token = otel_context.attach(span_context)
+            response, error = await self._respond(found, method, path, scope, receive)
             status = response.status_code
             await response(scope, receive, send)
         finally:
             self.in_flight -= 1
-            stats.record(status, time.perf_counter() - started)
+            stats.record(status, perf_counter() - started)
             if span is not None:
                 self._tracing.finish(span, status, error)
             if token is not None:
                 otel_context.detach(token)
+
+    async def _respond(
+        self,
+        found: tuple[Route[RouteTarget], tuple[str, ...]] | None,
+        method: str,
+        path: str,
+        scope: Scope,
+        receive: Receive,
+    ) -> tuple[Response, Exception | None]:
+        """The answer, and the error it stands for (which a span records)."""
+        if found is None:
+            return self._unmatched_response(method, path), None
+        route, values = found
+        scope["path_params"] = route.params(values) if values else {}
+        try:
+            return await self._dispatch(route, scope, receive), None
+        except Exception as exc:  # noqa: BLE001 - raised by a middleware or an extra handler
+            return error_response(exc, self._log, route.label), exc
 
     async def _dispatch(
         self, route: Route[RouteTarget], scope: Scope, receive: Receive

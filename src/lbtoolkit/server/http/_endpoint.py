@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import Message
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from lbtoolkit.errors import StatusError
-from lbtoolkit.server._context import RequestContext
+from lbtoolkit.server._context import NormalizedMetadata, RequestContext, context_of
 from lbtoolkit.server._scope import RequestScope
 from lbtoolkit.server.http._responses import error_response, json_error
 
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
     import logging
 
     from dishka import AsyncContainer
-    from starlette.requests import Request
 
     from lbtoolkit.server.http._middleware import Endpoint
     from lbtoolkit.server.http._transcode import Binding
@@ -52,10 +52,10 @@ def rpc_endpoint(
         asgi = request.scope
         scope = RequestScope(container)
         try:
-            body = await request.body() if reads_body else b""
+            body = await _body_of(request) if reads_body else b""
             message = build(body, asgi["path_params"], asgi["query_string"])
-            context = RequestContext(
-                metadata_of(asgi["headers"]),
+            context = context_of(
+                _Headers(asgi["headers"]),
                 grpc_path,
                 "http",
                 peer_of(asgi.get("client")),
@@ -69,9 +69,86 @@ def rpc_endpoint(
         finally:
             if scope.opened:
                 await _close(scope, log, grpc_path)
-        return Response(content, media_type=_JSON)
+        return _JsonReply(content)
 
     return endpoint
+
+
+class _JsonReply(Response):
+    """A 200 JSON answer with its two headers written directly.
+
+    The same response Starlette's ``Response(content, media_type=...)`` builds,
+    without re-deciding per request which headers it needs.
+    """
+
+    media_type = _JSON
+
+    # Response.__init__ is not called: it would re-derive the headers set here.
+    def __init__(self, body: bytes) -> None:
+        self.status_code = 200
+        self.background = None
+        self.body = body
+        self.raw_headers = [
+            (b"content-length", str(len(body)).encode()),
+            (b"content-type", b"application/json"),
+        ]
+
+
+class _Headers(NormalizedMetadata):
+    """The request's headers as metadata, decoded only when someone looks at them."""
+
+    __slots__ = ("_items", "_raw")
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self._raw = raw
+        self._items: dict[str, str] | None = None
+
+    def _load(self) -> dict[str, str]:
+        items = self._items
+        if items is None:
+            # Lower-cased as RequestContext promises, whatever the ASGI server sent.
+            lowered = [(name.lower(), value) for name, value in self._raw]
+            items = self._items = metadata_of(lowered)
+        return items
+
+    def __getitem__(self, key: str) -> str:
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+async def _body_of(request: Request) -> bytes:
+    """``await request.body()``, reading a body sent in one message straight from ``receive``.
+
+    Starlette's ``body()`` goes through an async generator even for the single
+    message most bodies arrive in. A request a middleware replaced, read or
+    streamed already takes Starlette's way, as does a body in several messages.
+    """
+    if (
+        type(request) is not Request
+        or "_body" in request.__dict__
+        or request.__dict__.get("_stream_consumed", True)
+    ):
+        return await request.body()
+    message = await request.receive()
+    if message["type"] != "http.request" or message.get("more_body", False):
+        chunks = [message.get("body", b"")] if message["type"] == "http.request" else []
+        while message["type"] == "http.request" and message.get("more_body", False):
+            message = await request.receive()
+            if message["type"] == "http.request":
+                chunks.append(message.get("body", b""))
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        body = b"".join(chunks)
+    else:
+        body = message.get("body", b"")
+    # Where Starlette keeps a body it has read, so body() and stream() give it again.
+    request._body = body  # noqa: SLF001
+    return body
 
 
 async def _close(scope: RequestScope, log: logging.Logger, grpc_path: str) -> None:

@@ -8,8 +8,9 @@ Metrics (``<namespace>`` is the service's metric namespace):
 
 ``route`` is the path template (``/v1/users/{id}``), never the raw path, so
 the number of series stays bounded; requests that match no route count under
-``route=""``. Label children are looked up once per route and status, not
-per request, and the gauge is read from the server when scraped.
+``route=""``. Each route's series is bound once, not per request; its
+counts are plain numbers turned into samples when scraped, and the gauge is
+read from the server when scraped.
 
 Spans follow OpenTelemetry's HTTP server conventions and take their parent
 from the incoming headers through the global propagator. Until an SDK is
@@ -19,11 +20,13 @@ installed no span work is done at all.
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from opentelemetry import propagate, trace
 from opentelemetry.trace import NoOpTracer, SpanKind, StatusCode
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Gauge, Histogram
+
+from lbtoolkit.tools import RedCollector
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -37,20 +40,14 @@ class HttpMetrics:
     """The HTTP metric families of one registry (shared by the servers using it)."""
 
     def __init__(self, registry: CollectorRegistry, namespace: str) -> None:
-        self.requests = Counter(
-            "http_requests",
-            "HTTP requests answered, by route and status code",
-            ["server", "method", "route", "code"],
-            namespace=namespace,
-            registry=registry,
+        self.requests = RedCollector(
+            f"{namespace}_http" if namespace else "http",
+            ("server", "method", "route"),
+            requests_help="HTTP requests answered, by route and status code",
+            duration_help="Time from the request's arrival to the end of its response",
+            buckets=Histogram.DEFAULT_BUCKETS,
         )
-        self.duration = Histogram(
-            "http_request_duration_seconds",
-            "Time from the request's arrival to the end of its response",
-            ["server", "method", "route"],
-            namespace=namespace,
-            registry=registry,
-        )
+        registry.register(self.requests)
         self.in_flight = Gauge(
             "http_requests_in_flight",
             "HTTP requests being served",
@@ -75,20 +72,10 @@ class HttpMetrics:
 class RouteStats:
     """The metric children of one route of one server."""
 
-    __slots__ = ("_codes", "_duration", "_labels", "_requests")
+    __slots__ = ("record",)
 
     def __init__(self, metrics: HttpMetrics, server: str, method: str, route: str) -> None:
-        self._labels = (server, method, route)
-        self._requests = metrics.requests
-        self._duration = metrics.duration.labels(server, method, route)
-        self._codes: dict[int, Any] = {}
-
-    def record(self, status: int, seconds: float) -> None:
-        child = self._codes.get(status)
-        if child is None:
-            child = self._codes[status] = self._requests.labels(*self._labels, str(status))
-        child.inc()
-        self._duration.observe(seconds)
+        self.record = metrics.requests.series(server, method, route).record
 
 
 class Tracing:

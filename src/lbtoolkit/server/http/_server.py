@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 
 from lbtoolkit.errors import Unimplemented
+from lbtoolkit.server._proxy import ProxyCall
 from lbtoolkit.server.http._app import HttpApp, RouteTarget
 from lbtoolkit.server.http._codec import Codecs
 from lbtoolkit.server.http._config import HttpServerConfig
-from lbtoolkit.server.http._endpoint import as_async, error_endpoint, rpc_endpoint
+from lbtoolkit.server.http._endpoint import as_async, error_endpoint, metadata_of, rpc_endpoint
 from lbtoolkit.server.http._errors import HttpListenError, HttpRouteError
 from lbtoolkit.server.http._middleware import (
     Endpoint,
@@ -25,6 +27,7 @@ from lbtoolkit.server.http._middleware import (
     compose,
 )
 from lbtoolkit.server.http._observe import HttpMetrics, RouteStats, Tracing
+from lbtoolkit.server.http._responses import error_response
 from lbtoolkit.server.http._router import Router
 from lbtoolkit.server.http._template import parse_template
 from lbtoolkit.server.http._transcode import Binding
@@ -34,8 +37,10 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from dishka import AsyncContainer
-    from starlette.types import ASGIApp
+    from starlette.requests import Request
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
+    from lbtoolkit.client import ChannelPool
     from lbtoolkit.config import ConfigController
     from lbtoolkit.runtime._injector import Injector
     from lbtoolkit.server._spec import HttpRule, MethodSpec, PathTemplate, ServiceSpec
@@ -85,8 +90,12 @@ class HttpServer:
         runtime_config: ConfigController,
         tools: Tools,
         injector: Injector,
+        channels: ChannelPool | None = None,
     ) -> None:
         self._name = name
+        # Where proxied methods are sent; without it they answer 501.
+        self._channels = channels
+        self._websockets = False
         self.config = runtime_config.parse(HttpServerConfig, name, owner=f"HTTP server {name!r}")
         self._port_variable = runtime_config.variable_name("SERVER_PORT", name)
         self._origins_variable = runtime_config.variable_name("SERVER_CORS_ALLOWED_ORIGINS", name)
@@ -197,7 +206,7 @@ class HttpServer:
         )
         # Read when scraped: nothing to update per request.
         metrics.in_flight.labels(self._name).set_function(lambda: self.in_flight)
-        self._asgi = self._with_cors(self._app)
+        self._asgi = await self._with_websockets(self._with_cors(self._app), container, codecs)
 
     async def _plan_service(
         self, spec: ServiceSpec, container: AsyncContainer, codecs: Codecs
@@ -205,22 +214,31 @@ class HttpServer:
         routes = spec.http_routes
         if not routes:
             return []
-        if spec.rpc_server is None:
-            label = f"{routes[0][1].method} {routes[0][1].path} ({routes[0][0].grpc_path})"
-            reason = f"service {spec.full_name} declares no implementation type (rpc_server)"
-            raise HttpRouteError(label, reason)
-        implementation = await container.get(spec.rpc_server)
+        # A gateway of proxied routes only has nothing to implement.
+        implementation: object | None = None
         planned = []
         for method, rule in routes:
             label = f"{rule.method.upper()} {rule.path} ({method.grpc_path})"
             chain = self._middlewares.chain(
                 label, method.middlewares, method.exclude_global_middlewares
             )
+            proxied = method.http_proxy is not None and self._channels is not None
+            if implementation is None and not proxied:
+                implementation = await self._implementation(spec, label, container)
             endpoint = self._endpoint(
                 implementation, method, rule, codecs, container=container, label=label
             )
             planned.append(_Planned(rule.method.upper(), rule.template, label, endpoint, chain))
         return planned
+
+    async def _implementation(
+        self, spec: ServiceSpec, label: str, container: AsyncContainer
+    ) -> object:
+        if spec.rpc_server is None:
+            reason = f"service {spec.full_name} declares no implementation type (rpc_server)"
+            raise HttpRouteError(label, reason)
+        implementation: object = await container.get(spec.rpc_server)
+        return implementation
 
     def _endpoint(
         self,
@@ -235,7 +253,9 @@ class HttpServer:
         if method.client_streaming or method.server_streaming:
             return error_endpoint(Unimplemented("streaming methods are not served over HTTP"))
         if method.http_proxy is not None:
-            return error_endpoint(Unimplemented("proxied methods are not served over HTTP"))
+            if self._channels is None:
+                return error_endpoint(Unimplemented("proxied methods are not served over HTTP"))
+            return _proxy_endpoint(Binding(method, rule, codecs), ProxyCall(method, self._channels))
         handler: Any = getattr(implementation, method.handler, None)
         if not callable(handler):
             reason = f"{type(implementation).__qualname__} has no method {method.handler!r}"
@@ -243,6 +263,36 @@ class HttpServer:
             raise HttpRouteError(label, reason, hint)
         binding = Binding(method, rule, codecs)
         return rpc_endpoint(binding, as_async(handler), method.grpc_path, container, _log)
+
+    async def _with_websockets(
+        self, app: ASGIApp, container: AsyncContainer, codecs: Codecs
+    ) -> ASGIApp:
+        if not any(s.websocket_routes or s.websocket_proxy_methods for s in self._services):
+            return app
+        # Imported here: a service without WebSocket routes never loads the package.
+        from lbtoolkit.server.websocket import build_websocket_routes  # noqa: PLC0415
+
+        async def implementation(spec: ServiceSpec, label: str) -> object:
+            return await self._implementation(spec, label, container)
+
+        sockets = await build_websocket_routes(
+            self._services,
+            container,
+            codecs,
+            channels=self._channels,
+            implementation=implementation,
+        )
+        self._websockets = sockets is not None
+        if sockets is None:
+            return app
+
+        async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "websocket":
+                await sockets(scope, receive, send)
+            else:
+                await app(scope, receive, send)
+
+        return dispatch
 
     def _with_cors(self, app: HttpApp) -> ASGIApp:
         config = self.config
@@ -276,7 +326,7 @@ class HttpServer:
             self._asgi,
             lifespan="off",
             interface="asgi3",
-            ws="none",
+            ws="websockets-sansio" if self._websockets else "none",
             log_config=None,
             access_log=False,
             proxy_headers=False,
@@ -341,3 +391,21 @@ class HttpServer:
         for listener in server.servers:
             await listener.wait_closed()
         _log.info("HTTP server %r stopped", self._name)
+
+
+def _proxy_endpoint(binding: Binding, call: ProxyCall) -> Endpoint:
+    """Transcode like a local route, but let another service answer over gRPC."""
+    reads_body = binding.reads_body
+    where = f"{binding.route} -> {call.service} {call.method}"
+
+    async def endpoint(request: Request) -> Response:
+        asgi = request.scope
+        try:
+            body = await request.body() if reads_body else b""
+            message = binding.request(body, asgi["path_params"], asgi["query_string"])
+            content = binding.response(await call(message, metadata_of(asgi["headers"])))
+        except Exception as error:  # noqa: BLE001 - every error becomes an answer
+            return error_response(error, _log, where)
+        return Response(content, media_type="application/json")
+
+    return endpoint
