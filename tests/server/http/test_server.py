@@ -302,7 +302,7 @@ async def test_start_reports_a_taken_port_with_the_variable_to_change() -> None:
         with pytest.raises(HttpListenError) as raised:
             await server.start()
     message = str(raised.value)
-    assert message.startswith(f"HTTP server 'test' cannot listen on 127.0.0.1:{port}: ")
+    assert message.startswith(f'HTTP server "test" cannot listen on 127.0.0.1:{port}: ')
     assert message.endswith("Hint: set LB_TEST_SERVER_PORT to a free port")
 
 

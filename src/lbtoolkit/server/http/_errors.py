@@ -71,7 +71,7 @@ class HttpListenError(LbToolkitError, OSError):
 
     def __str__(self) -> str:
         return (
-            f"HTTP server {self.server!r} cannot listen on {self.address}: {self.cause}. "
+            f'HTTP server "{self.server}" cannot listen on {self.address}: {self.cause}. '
             f"Hint: set {self.variable} to a free port"
         )
 

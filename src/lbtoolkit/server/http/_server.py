@@ -300,7 +300,7 @@ class HttpServer:
             return app
         if not config.cors_allowed_origins:
             _log.warning(
-                "HTTP server %r: CORS is enabled but no origin is allowed; set %s",
+                'HTTP server "%s": CORS is enabled but no origin is allowed; set %s',
                 self._name,
                 self._origins_variable,
             )
@@ -345,7 +345,7 @@ class HttpServer:
         self._server = server
         self._port = sock.getsockname()[1]
         self._ticker = asyncio.create_task(server.main_loop(), name=f"http server {self._name}")
-        _log.info("HTTP server %r listening on %s:%d", self._name, self.config.listen, self._port)
+        _log.info('HTTP server "%s" listening on %s:%d', self._name, self.config.listen, self._port)
 
     def _bind(self) -> socket.socket:
         host, port = self.config.listen, self.config.port
@@ -377,7 +377,7 @@ class HttpServer:
             await asyncio.sleep(_DRAIN_POLL)
         if state.connections:
             _log.warning(
-                "HTTP server %r: %d request(s) still running after %.1fs; cancelling them",
+                'HTTP server "%s": %d request(s) still running after %.1fs; cancelling them',
                 self._name,
                 len(state.tasks),
                 timeout,
@@ -390,7 +390,7 @@ class HttpServer:
                     transport.close()
         for listener in server.servers:
             await listener.wait_closed()
-        _log.info("HTTP server %r stopped", self._name)
+        _log.info('HTTP server "%s" stopped', self._name)
 
 
 def _proxy_endpoint(binding: Binding, call: ProxyCall) -> Endpoint:
