@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import grpc.aio
 from google.protobuf.message import Message
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Mapping
+    from collections.abc import AsyncIterator, Mapping
 
 __all__ = ["Channel", "GrpcChannel"]
 
@@ -68,11 +68,16 @@ class Channel(Protocol):
 
 
 class GrpcChannel:
-    """A ``Channel`` over ``grpc.aio``; the connection opens on the first call."""
+    """A ``Channel`` over ``grpc.aio``; the connection opens on the first call.
+
+    Each method's multicallable is built once and kept: grpc.aio's are
+    reusable, and building one per call was work on every request.
+    """
 
     def __init__(self, target: str, *, channel: grpc.aio.Channel | None = None) -> None:
         self.target = target
         self._channel = channel
+        self._calls: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"GrpcChannel({self.target!r})"
@@ -83,6 +88,18 @@ class GrpcChannel:
             self._channel = grpc.aio.insecure_channel(self.target)
         return self._channel
 
+    def _call(self, shape: str, method: str, response_type: type[Message]) -> Any:
+        # A gRPC path names one method, so one shape and one response type.
+        call = self._calls.get(method)
+        if call is None:
+            build = getattr(self.channel, shape)
+            call = self._calls[method] = build(
+                method,
+                request_serializer=_serialize,
+                response_deserializer=response_type.FromString,
+            )
+        return call
+
     async def unary_unary(
         self,
         method: str,
@@ -92,9 +109,7 @@ class GrpcChannel:
         rpc_timeout: float | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> ResponseT:
-        call = self.channel.unary_unary(
-            method, request_serializer=_serialize, response_deserializer=_parser(response_type)
-        )
+        call = self._call("unary_unary", method, response_type)
         response: ResponseT = await call(request, timeout=rpc_timeout, metadata=_pairs(metadata))
         return response
 
@@ -107,9 +122,7 @@ class GrpcChannel:
         rpc_timeout: float | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> AsyncIterator[ResponseT]:
-        call = self.channel.unary_stream(
-            method, request_serializer=_serialize, response_deserializer=_parser(response_type)
-        )
+        call = self._call("unary_stream", method, response_type)
         async for response in call(request, timeout=rpc_timeout, metadata=_pairs(metadata)):
             yield response
 
@@ -122,9 +135,7 @@ class GrpcChannel:
         rpc_timeout: float | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> ResponseT:
-        call = self.channel.stream_unary(
-            method, request_serializer=_serialize, response_deserializer=_parser(response_type)
-        )
+        call = self._call("stream_unary", method, response_type)
         response: ResponseT = await call(requests, timeout=rpc_timeout, metadata=_pairs(metadata))
         return response
 
@@ -137,13 +148,12 @@ class GrpcChannel:
         rpc_timeout: float | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> AsyncIterator[ResponseT]:
-        call = self.channel.stream_stream(
-            method, request_serializer=_serialize, response_deserializer=_parser(response_type)
-        )
+        call = self._call("stream_stream", method, response_type)
         async for response in call(requests, timeout=rpc_timeout, metadata=_pairs(metadata)):
             yield response
 
     async def close(self) -> None:
+        self._calls.clear()
         if self._channel is not None:
             channel, self._channel = self._channel, None
             await channel.close()
@@ -151,13 +161,6 @@ class GrpcChannel:
 
 def _serialize(message: Message) -> bytes:
     return message.SerializeToString()
-
-
-def _parser(response_type: type[ResponseT]) -> Callable[[bytes], ResponseT]:
-    def parse(data: bytes) -> ResponseT:
-        return response_type.FromString(data)
-
-    return parse
 
 
 def _pairs(metadata: Mapping[str, str] | None) -> _Metadata | None:
