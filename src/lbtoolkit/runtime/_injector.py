@@ -52,23 +52,44 @@ class Injector:
         dependencies (awaiting it when it is a coroutine function).
         """
         marker: type = type(f"Invoke[{_name(function)}]", (), {})
+        self.provide_result(function, marker, lambda _: marker())
+        return marker
+
+    def provide_result(
+        self,
+        function: Callable[..., object],
+        provides: type[T],
+        convert: Callable[[Any], T],
+    ) -> None:
+        """Provide ``convert(function(...))`` under ``provides``, ``function`` wired by its hints.
+
+        ``function`` may be plain or async; its parameters become part of the
+        graph, so a missing one is reported before anything starts.
+        """
         signature = inspect.signature(function, eval_str=True)
 
-        async def call(*args: object) -> object:
+        async def call(*args: object) -> T:
             result = function(*args)
             if inspect.isawaitable(result):
-                await result
-            return marker()
+                result = await result
+            return convert(result)
 
-        call.__signature__ = signature.replace(return_annotation=marker)  # type: ignore[attr-defined]
+        # dishka reads the parameters it must resolve from the signature.
+        call.__signature__ = signature.replace(return_annotation=provides)  # type: ignore[attr-defined]
         call.__annotations__ = {
             **{name: p.annotation for name, p in signature.parameters.items()},
-            "return": marker,
+            "return": provides,
         }
-        call.__qualname__ = call.__name__ = _name(function)
-        call.__module__ = function.__module__
-        self.provide(call, provides=marker)
-        return marker
+        call.__qualname__ = call.__name__ = getattr(function, "__qualname__", repr(function))
+        call.__module__ = getattr(function, "__module__", __name__)
+        self.provide(call, provides=provides)
+
+    def alias(self, source: type, provides: Any) -> None:
+        """Make ``provides`` resolve to the same object as ``source``."""
+        if self._container is not None:
+            msg = "providers cannot be added after the service has started"
+            raise RuntimeError(msg)
+        self._provider.alias(source=source, provides=provides)
 
     def build(self) -> AsyncContainer:
         """Build and validate the container; raise ``DependencyError`` naming the gap."""

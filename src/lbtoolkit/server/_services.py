@@ -63,7 +63,7 @@ class ServiceRegistry:
             self._injector.provide(implementation, provides=implementation)
             for key in dict.fromkeys(keys):
                 if key is not implementation:
-                    self._injector.provide(_alias(implementation, key), provides=key)
+                    self._injector.alias(implementation, provides=key)
         for target, key in zip(targets, keys, strict=True):
             self._keys[target.full_name] = key
             self._served_by[target.full_name] = implementation
@@ -103,23 +103,6 @@ def check_implementation(implementation: type, spec: ServiceSpec) -> list[str]:
         elif not inspect.iscoroutinefunction(fn):
             problems.append(f"{method.handler}() must be `async def`")
     return problems
-
-
-def _alias(implementation: type, key: Any) -> Any:
-    def alias(instance: Any) -> Any:
-        return instance
-
-    alias.__annotations__ = {"instance": implementation, "return": key}
-    alias.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [
-            inspect.Parameter(
-                "instance", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=implementation
-            )
-        ],
-        return_annotation=key,
-    )
-    alias.__qualname__ = f"alias of {_name(implementation)}"
-    return alias
 
 
 def _name(source: object) -> str:

@@ -95,7 +95,7 @@ class MiddlewareRegistry:
         self._constructors[name] = constructor
         key: type[_Built] = type(f"Middleware[{name}]", (_Built,), {})
         try:
-            self._injector.provide(_factory(constructor, key), provides=key)
+            self._injector.provide_result(constructor, key, key)
         except RuntimeError:
             # The container exists already: resolve the parameters one by one at prepare.
             return
@@ -148,26 +148,6 @@ def _link(middleware: Middleware, call_next: CallNext) -> Endpoint:
         return await middleware(request, call_next)
 
     return call
-
-
-def _factory(constructor: MiddlewareConstructor, key: type[_Built]) -> Callable[..., Any]:
-    signature = inspect.signature(constructor, eval_str=True)
-
-    async def build(*args: Any, **kwargs: Any) -> _Built:
-        result = constructor(*args, **kwargs)
-        if inspect.isawaitable(result):
-            result = await result
-        return key(result)
-
-    # dishka reads the parameters it must resolve from the signature.
-    build.__signature__ = signature.replace(return_annotation=key)  # type: ignore[attr-defined]
-    build.__annotations__ = {
-        **{name: p.annotation for name, p in signature.parameters.items()},
-        "return": key,
-    }
-    build.__qualname__ = build.__name__ = getattr(constructor, "__qualname__", key.__name__)
-    build.__module__ = getattr(constructor, "__module__", __name__)
-    return build
 
 
 async def _construct(constructor: MiddlewareConstructor, container: AsyncContainer) -> Middleware:
