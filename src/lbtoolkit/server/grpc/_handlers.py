@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 import grpc
 import grpc.aio
 
-from lbtoolkit.server._context import NormalizedMetadata, RequestContext, context_of
-from lbtoolkit.server._scope import RequestScope
+from lbtoolkit.server._context import RequestContext
+from lbtoolkit.server.grpc._context import grpc_context, metadata_of
 from lbtoolkit.server.grpc._interceptors import Handler, Interceptor, chain
 from lbtoolkit.server.grpc._status import failure_of
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from dishka import AsyncContainer
     from opentelemetry.trace import Tracer
 
+    from lbtoolkit.server._scope import RequestScope
     from lbtoolkit.server._spec import MethodSpec, ServiceSpec
     from lbtoolkit.tools import MethodMetrics, RequestMetrics, ServerSpan, Traces
 
@@ -56,7 +57,7 @@ class _Tracing:
 
     def start(self, context: Context) -> ServerSpan:
         return self.traces.start_server_span(
-            self.tracer, self.name, _metadata(context), self.attributes
+            self.tracer, self.name, metadata_of(context), self.attributes
         )
 
 
@@ -136,39 +137,9 @@ def _adapt(fn: Callable[..., Any], method: MethodSpec, *, takes_context: bool) -
     return without_context
 
 
-class _Metadata(NormalizedMetadata):
-    """The call's metadata, read from grpc only when someone looks at it."""
-
-    __slots__ = ("_context", "_items")
-
-    def __init__(self, context: Context) -> None:
-        self._context = context
-        self._items: dict[str, str] | None = None
-
-    def _load(self) -> dict[str, str]:
-        items = self._items
-        if items is None:
-            items = self._items = _metadata(self._context)
-        return items
-
-    def __getitem__(self, key: str) -> str:
-        return self._load()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._load())
-
-    def __len__(self) -> int:
-        return len(self._load())
-
-
-def _metadata(context: Context) -> dict[str, str]:
-    # Binary (``-bin``) values stay out: the context maps text to text; keys
-    # are lower-case on the wire already.
-    pairs = context.invocation_metadata() or ()
-    return {key: value for key, value in pairs if isinstance(value, str)}
-
-
 async def _close(scope: RequestScope, path: str) -> None:
+    if not scope.opened:
+        return
     try:
         await scope.close()
     except Exception:
@@ -219,13 +190,7 @@ def _unary(prepared: _Call, metrics: MethodMetrics) -> Behavior:
 
     async def behavior(request: Any, context: Context) -> Any:
         span = tracing.start(context) if tracing is not None else None
-        scope = request_context = None
-        if wants_context:
-            scope = RequestScope(container)
-            request_context = context_of(
-                _Metadata(context), path, "grpc", context.peer(), scope, context
-            )
-            scope.context = request_context
+        request_context = grpc_context(context, path, container) if wants_context else None
         begin()
         started = perf_counter()
         code = "OK"
@@ -243,8 +208,8 @@ def _unary(prepared: _Call, metrics: MethodMetrics) -> Behavior:
             raise
         finally:
             end(code, perf_counter() - started)
-            if scope is not None and scope.opened:
-                await _close(scope, path)
+            if request_context is not None and request_context.lazy_scope is not None:
+                await _close(request_context.lazy_scope, path)
             if span is not None:
                 _end_span(span, code)
 
@@ -262,13 +227,7 @@ def _streaming(prepared: _Call, metrics: MethodMetrics) -> Behavior:
 
     async def behavior(request: Any, context: Context) -> AsyncIterator[Any]:
         span = tracing.start(context) if tracing is not None else None
-        scope = request_context = None
-        if wants_context:
-            scope = RequestScope(container)
-            request_context = context_of(
-                _Metadata(context), path, "grpc", context.peer(), scope, context
-            )
-            scope.context = request_context
+        request_context = grpc_context(context, path, container) if wants_context else None
         metrics.begin()
         started = perf_counter()
         code = "OK"
@@ -288,8 +247,8 @@ def _streaming(prepared: _Call, metrics: MethodMetrics) -> Behavior:
             raise
         finally:
             metrics.end(code, perf_counter() - started)
-            if scope is not None and scope.opened:
-                await _close(scope, path)
+            if request_context is not None and request_context.lazy_scope is not None:
+                await _close(request_context.lazy_scope, path)
             if span is not None:
                 _end_span(span, code)
 

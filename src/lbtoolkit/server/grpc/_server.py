@@ -13,7 +13,7 @@ import grpc
 import grpc.aio
 from dishka.exceptions import NoFactoryError
 from grpc_health.v1 import health, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from lbtoolkit.config import ConfigError, ConfigIssue
 from lbtoolkit.server._errors import ImplementationError, ListenError, ServiceNotSetError
@@ -21,6 +21,7 @@ from lbtoolkit.server._services import ServiceRegistry, check_implementation
 from lbtoolkit.server.grpc._config import GrpcServerConfig
 from lbtoolkit.server.grpc._handlers import build_handlers
 from lbtoolkit.server.grpc._health import HealthService
+from lbtoolkit.server.grpc._methods import MethodTable
 
 if TYPE_CHECKING:
     from dishka import AsyncContainer
@@ -174,15 +175,18 @@ class GrpcServer:
                 ("grpc.so_reuseport", 0),
             ]
         )
+        # One table for every method, not grpc's registered methods: see _methods.py.
+        methods = MethodTable()
         for name, handlers in self._handlers:
-            server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(name, handlers),))
-            # Registered methods skip grpc's per-call generic lookup, as generated code does.
-            server.add_registered_method_handlers(name, handlers)
-        health_pb2_grpc.add_HealthServicer_to_server(health_service, server)
+            methods.add(name, handlers)
+        health_pb2_grpc.add_HealthServicer_to_server(health_service, methods)
         if config.reflection:
             served = [name for name, _ in self._handlers]
             served += [health.SERVICE_NAME, reflection.SERVICE_NAME]
-            reflection.enable_server_reflection(served, server)
+            reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
+                reflection.aio.ReflectionServicer(served), methods
+            )
+        server.add_generic_rpc_handlers((methods,))
         try:
             port = self._bind(server)
         except BaseException:
