@@ -12,7 +12,7 @@ from lbtoolkit.server._errors import NoRequestScopeError
 if TYPE_CHECKING:
     from lbtoolkit.server._scope import RequestScope
 
-__all__ = ["NormalizedMetadata", "RequestContext", "context_of"]
+__all__ = ["NormalizedMetadata", "RequestContext"]
 
 T = TypeVar("T")
 
@@ -67,32 +67,3 @@ class RequestContext:
         if self.scope is None:
             raise NoRequestScopeError(dependency)
         return await self.scope.get(dependency)
-
-
-# The slots' own setters: a frozen dataclass's __init__ goes through
-# object.__setattr__ per field and __post_init__'s ABC check, which a
-# transport building a context on every call need not pay for.
-_new = object.__new__
-_set_metadata, _set_method, _set_transport, _set_peer, _set_scope, _set_raw = (
-    RequestContext.__dict__[name].__set__
-    for name in ("metadata", "method", "transport", "peer", "scope", "raw")
-)
-
-
-def context_of(  # noqa: PLR0917 - the fields in the dataclass's order, as transports pass them
-    metadata: NormalizedMetadata,
-    method: str,
-    transport: str,
-    peer: str | None,
-    scope: RequestScope | None,
-    raw: Any,
-) -> RequestContext:
-    """``RequestContext(...)`` for a transport whose metadata is normalized already."""
-    context: RequestContext = _new(RequestContext)
-    _set_metadata(context, metadata)
-    _set_method(context, method)
-    _set_transport(context, transport)
-    _set_peer(context, peer)
-    _set_scope(context, scope)
-    _set_raw(context, raw)
-    return context

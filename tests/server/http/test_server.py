@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -149,6 +150,11 @@ async def test_headers_reach_the_context_as_metadata(protos: SimpleNamespace) ->
     assert context.transport == "http"
     assert context.peer is not None
     assert context.peer.startswith("ipv4:127.0.0.1:")
+    # A copy with a field changed, as an interceptor or a test might make.
+    copy = dataclasses.replace(context, metadata={"x-request-id": "def"})
+    assert type(copy) is RequestContext
+    assert copy.metadata == {"x-request-id": "def"}
+    assert (copy.method, copy.transport, copy.peer) == (context.method, "http", context.peer)
 
 
 class UnitOfWork:

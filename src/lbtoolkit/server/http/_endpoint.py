@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import Message
@@ -11,8 +11,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from lbtoolkit.errors import StatusError
-from lbtoolkit.server._context import NormalizedMetadata, RequestContext, context_of
-from lbtoolkit.server._scope import RequestScope
+from lbtoolkit.server._context import NormalizedMetadata, RequestContext
+from lbtoolkit.server._lazy_context import LazyRequestContext, new_lazy_context
 from lbtoolkit.server.http._responses import error_response, json_error
 
 if TYPE_CHECKING:
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from dishka import AsyncContainer
 
+    from lbtoolkit.server._scope import RequestScope
     from lbtoolkit.server.http._middleware import Endpoint
     from lbtoolkit.server.http._transcode import Binding
 
@@ -50,24 +51,16 @@ def rpc_endpoint(
 
     async def endpoint(request: Request) -> Response:
         asgi = request.scope
-        scope = RequestScope(container)
+        context = new_lazy_context(HttpRequestContext, request, grpc_path, None, container)
         try:
             body = await _body_of(request) if reads_body else b""
             message = build(body, asgi["path_params"], asgi["query_string"])
-            context = context_of(
-                _Headers(asgi["headers"]),
-                grpc_path,
-                "http",
-                peer_of(asgi.get("client")),
-                scope,
-                request,
-            )
-            scope.context = context
             content = render(await handler(message, context))
         except Exception as error:  # noqa: BLE001 - every error becomes an answer
             return error_response(error, log, grpc_path)
         finally:
-            if scope.opened:
+            scope = context.lazy_scope
+            if scope is not None and scope.opened:
                 await _close(scope, log, grpc_path)
         return _JsonReply(content)
 
@@ -119,6 +112,35 @@ class _Headers(NormalizedMetadata):
 
     def __len__(self) -> int:
         return len(self._load())
+
+
+class HttpRequestContext(LazyRequestContext):
+    """The context of an HTTP call: headers and peer read from the request when first asked for.
+
+    ``raw`` is the Starlette ``Request``; ``method`` the gRPC path of the
+    method the route calls.
+    """
+
+    __slots__ = ("_metadata",)
+    _metadata: NormalizedMetadata
+
+    transport = "http"  # a constant in place of the field
+
+    @property  # read-only, as the frozen field is
+    def metadata(self) -> Mapping[str, str]:
+        try:
+            return self._metadata
+        except AttributeError:  # first read: the slot is left empty when built
+            metadata = _Headers(self.raw.scope["headers"])
+            _set_metadata(self, metadata)
+            return metadata
+
+    @property
+    def peer(self) -> str | None:
+        return peer_of(self.raw.scope.get("client"))
+
+
+_set_metadata = HttpRequestContext.__dict__["_metadata"].__set__
 
 
 async def _body_of(request: Request) -> bytes:
