@@ -5,17 +5,22 @@ Usage: ``python -m bench.workers.rabbitmq_ops measure DURATION`` prints
 in alternating blocks; ``profile plugin|raw DURATION`` runs one side in
 profile windows; ``cleanup`` deletes what the runs declared.
 
-Both sides publish persistent 64-byte messages to the same durable topic
+Both sides publish the same persistent 64-byte messages (the plugin's
+properties: type, app id, message id, timestamp) to the same durable topic
 exchange on a channel with publisher confirms (a bound durable queue takes
-them), and consume queued messages with manual acknowledgement and the same
-prefetch; consumption is timed from the first message to the last.
+them), and consume, in turn, from one durable queue with manual
+acknowledgement and the same prefetch; consumption is timed from the first
+message to the last.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import statistics
 import sys
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
@@ -30,10 +35,15 @@ URL = "amqp://guest:guest@127.0.0.1:5672/"
 SERVICE = "lbtoolkit-bench"  # the publishing service: its exchange
 EVENT = "tick"
 SINK = "lbtoolkit-bench.sink"  # where published messages go
-QUEUES = {"plugin": "lbtoolkit-bench.consume-plugin", "raw": "lbtoolkit-bench.consume-raw"}
-DEAD_LETTER = f"{QUEUES['plugin']}.dead-letter"
+# One queue for both sides, in turn, so the broker's side of consuming is alike;
+# declared as the plugin declares its queues (with a dead-letter route).
+QUEUE = "lbtoolkit-bench.consume"
+DEAD_LETTER = f"{QUEUE}.dead-letter"
+QUEUE_ARGUMENTS = {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": DEAD_LETTER}
 PREFETCH = 32
-BATCH = 1500  # messages consumed per block
+BATCH = 2000  # messages consumed per block
+CONSUME_BLOCKS = 12  # blocks per side
+
 BODY = b"x" * 64
 
 
@@ -79,18 +89,26 @@ class _Sides:
             await self.plugin.publish(EVENT, BODY)
 
         async def raw(_: int) -> None:
-            message = aio_pika.Message(BODY, delivery_mode=DeliveryMode.PERSISTENT)
+            # The message the plugin sends, built by hand: the same bytes for the broker.
+            message = aio_pika.Message(
+                BODY,
+                type=EVENT,
+                app_id=SERVICE,
+                message_id=os.urandom(16).hex(),
+                timestamp=datetime.now(UTC),
+                delivery_mode=DeliveryMode.PERSISTENT,
+            )
             await self.exchange.publish(message, routing_key=EVENT)
 
         return {"plugin": plugin, "raw": raw}
 
-    async def fill(self, side: str) -> None:
+    async def fill(self) -> None:
         exchange = self.admin.default_exchange
         await asyncio.gather(
             *(
                 exchange.publish(
                     aio_pika.Message(BODY, delivery_mode=DeliveryMode.PERSISTENT),
-                    routing_key=QUEUES[side],
+                    routing_key=QUEUE,
                 )
                 for _ in range(BATCH)
             )
@@ -98,7 +116,7 @@ class _Sides:
 
     async def consume(self, side: str) -> tuple[int, float]:
         """Fill the side's queue with a batch, then consume it; ``(messages, seconds)``."""
-        await self.fill(side)
+        await self.fill()
         counter = _Counter()
         if side == "plugin":
 
@@ -106,14 +124,14 @@ class _Sides:
                 counter.hit()
 
             subscription = await self.plugin.subscribe(
-                SERVICE, "consumed", handler, queue=QUEUES[side], prefetch=PREFETCH
+                SERVICE, "consumed", handler, queue=QUEUE, prefetch=PREFETCH
             )
             result = await counter.wait()
             await subscription.unsubscribe()
             return result
         channel = await self.connection.channel()
         await channel.set_qos(prefetch_count=PREFETCH)
-        queue = await channel.declare_queue(QUEUES[side], durable=True)
+        queue = await channel.declare_queue(QUEUE, durable=True, arguments=QUEUE_ARGUMENTS)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
             await message.ack()
@@ -130,30 +148,27 @@ async def _declare(admin: Any) -> None:
     exchange = await admin.declare_exchange(SERVICE, aio_pika.ExchangeType.TOPIC, durable=True)
     sink = await admin.declare_queue(SINK, durable=True)
     await sink.bind(exchange, routing_key=EVENT)
-    # Declared as each consumer declares it (the plugin adds a dead-letter route).
-    dead = {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": DEAD_LETTER}
-    for side, arguments in (("plugin", dead), ("raw", None)):
-        queue = await admin.declare_queue(QUEUES[side], durable=True, arguments=arguments)
-        await queue.purge()
+    queue = await admin.declare_queue(QUEUE, durable=True, arguments=QUEUE_ARGUMENTS)
+    await queue.purge()
 
 
 async def _cleanup(admin: Any) -> None:
-    for queue in (SINK, *QUEUES.values(), DEAD_LETTER):
+    for queue in (SINK, QUEUE, DEAD_LETTER):
         await admin.queue_delete(queue)
     await admin.exchange_delete(SERVICE)
 
 
 async def _measure(sides: _Sides, duration: float) -> dict[str, Any]:
-    published = await paired(sides.publishers(), duration=duration)
-    counts = {"plugin": 0, "raw": 0}
-    seconds = {"plugin": 0.0, "raw": 0.0}
-    names = ["plugin", "raw"]
-    for i in range(BLOCKS):
+    published = await paired(sides.publishers(), duration=duration, blocks=2 * BLOCKS)
+    # The broker's pace varies from batch to batch by more than the difference
+    # measured here: many short batches in turn, and each side's median rate.
+    rates: dict[str, list[float]] = {"plugin": [], "raw": []}
+    names = list(rates)
+    for i in range(CONSUME_BLOCKS):
         for side in names if i % 2 == 0 else names[::-1]:
             count, elapsed = await sides.consume(side)
-            counts[side] += count
-            seconds[side] += elapsed
-    consumed = {side: counts[side] / seconds[side] for side in names}
+            rates[side].append(count / elapsed)
+    consumed = {side: statistics.median(rates[side]) for side in names}
     return {"publish": published, "consume": consumed}
 
 

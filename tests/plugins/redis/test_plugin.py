@@ -248,6 +248,29 @@ async def test_a_cancelled_wait_for_a_connection_loses_no_slot() -> None:
         await pool.aclose()
 
 
+async def test_checkouts_queued_behind_a_busy_pool_lock_wait_their_turn() -> None:
+    """While redis-py's pool lock is held (a release reconnecting, say), checkouts queue."""
+    pool = BoundedConnectionPool(host=SHARED_HOST, port=SHARED_PORT, max_connections=1, timeout=2)
+    try:
+        await pool.release(await pool.get_connection())  # one idle connection
+        lock = pool._lock  # the lock redis-py's own checkout takes
+        await lock.acquire()
+        first = asyncio.create_task(pool.get_connection())
+        second = asyncio.create_task(pool.get_connection())
+        await asyncio.sleep(0.05)
+        assert not first.done()
+        assert not second.done()
+        lock.release()
+        connection = await asyncio.wait_for(first, 1.0)
+        await asyncio.sleep(0.05)
+        assert not second.done()  # waits for the one connection instead of failing
+        await pool.release(connection)
+        assert await asyncio.wait_for(second, 1.0) is connection
+        await pool.release(connection)
+    finally:
+        await pool.aclose()
+
+
 async def test_a_failed_checkout_gives_its_slot_back() -> None:
     pool = BoundedConnectionPool(
         host=SHARED_HOST, port=closed_port(), max_connections=1, timeout=0.2

@@ -47,16 +47,17 @@ class Delivery:
 
     @classmethod
     def of(cls, message: AbstractIncomingMessage, service: str, event: str) -> Delivery:
-        headers = dict(message.headers or {})
-        retries = _as_int(headers.pop(RETRIES_HEADER, 0))
+        headers = dict(message.headers or ())
+        retries = _as_int(headers.pop(RETRIES_HEADER, 0)) if headers else 0
+        # Positional, in field order: built for every message, and keywords cost more.
         return cls(
-            event=message.type or event,
-            service=message.app_id or service,
-            data=message.body,
-            headers=headers,
-            message_id=message.message_id,
-            redelivered=bool(message.redelivered),
-            attempt=retries + 1,
+            message.type or event,
+            message.app_id or service,
+            message.body,
+            headers,
+            message.message_id,
+            bool(message.redelivered),
+            retries + 1,
         )
 
 

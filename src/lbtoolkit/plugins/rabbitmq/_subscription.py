@@ -147,30 +147,33 @@ class Subscription:
                 )
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        # Written out in one frame: this runs for every message.
         task = asyncio.current_task()
+        running = self._running
         if task is not None:
-            self._running.add(task)
+            running.add(task)
         try:
-            await self._process(message)
+            delivery = Delivery.of(message, self.service, self.event)
+            try:
+                await self._handler(delivery)
+            except Exception:  # noqa: BLE001 - any handler error means "not processed"
+                self._log.exception(
+                    "%r: handler failed on message %s (attempt %d of %d)",
+                    self,
+                    delivery.message_id,
+                    delivery.attempt,
+                    self._retry_limit + 1,
+                )
+                await self._after_failure(message)
+                return
+            try:
+                await message.ack()
+            except CONNECTION_EXCEPTIONS as error:
+                # The channel went away with the delivery: the broker delivers it again.
+                self._log.debug("%r: settling %s failed: %s", self, message.message_id, error)
         finally:
             if task is not None:
-                self._running.discard(task)
-
-    async def _process(self, message: AbstractIncomingMessage) -> None:
-        delivery = Delivery.of(message, self.service, self.event)
-        try:
-            await self._handler(delivery)
-        except Exception:  # noqa: BLE001 - any handler error means "not processed"
-            self._log.exception(
-                "%r: handler failed on message %s (attempt %d of %d)",
-                self,
-                delivery.message_id,
-                delivery.attempt,
-                self._retry_limit + 1,
-            )
-            await self._after_failure(message)
-            return
-        await self._settle(message.ack(), message)
+                running.discard(task)
 
     async def _after_failure(self, message: AbstractIncomingMessage) -> None:
         retries = retries_of(message)

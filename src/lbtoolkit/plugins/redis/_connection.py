@@ -16,10 +16,13 @@ from typing import TYPE_CHECKING, Any
 from redis.asyncio import ConnectionPool, Redis, RedisCluster
 from redis.asyncio.cluster import ClusterNode
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import MaxConnectionsError
 
 from lbtoolkit.plugins.redis._config import seconds
 
 if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
     from redis.asyncio.connection import AbstractConnection
 
     from lbtoolkit.plugins.redis._config import Address, Config
@@ -32,71 +35,95 @@ class BoundedConnectionPool(ConnectionPool):
 
     redis-py's ``BlockingConnectionPool`` does the same but runs every checkout
     and release through a condition and a timeout, even when a connection is
-    free: a large share of a fast command's time. Here a free slot is taken
-    without awaiting anything; only a checkout that finds every connection
-    busy waits, first come first served, for at most ``timeout`` seconds.
+    free: a large share of a fast command's time. Here a checkout that finds a
+    connection free, with no one queued, is redis-py's own with nothing added
+    (not even a coroutine frame). Only a checkout that finds every connection
+    busy queues, first come first served, for at most ``timeout`` seconds; each
+    release wakes the first in line.
     """
 
     def __init__(self, *, max_connections: int, timeout: float | None, **kwargs: Any) -> None:
         super().__init__(max_connections=max_connections, **kwargs)
         self.timeout = timeout
-        self._free = max_connections
         self._waiters: deque[asyncio.Future[None]] = deque()
-        # The connections handed out, each holding a slot until it comes back.
-        # redis-py's get_connection releases a connection it failed to hand
-        # out itself; that one's slot is given back by the checkout instead.
-        self._holding: set[AbstractConnection] = set()
+        # Checkouts in the queue, waiting or woken and not yet served: while
+        # there are any, a new checkout queues behind them.
+        self._queued = 0
 
-    async def get_connection(self, *_args: Any, **_options: Any) -> AbstractConnection:
-        if self._free and not self._waiters:
-            self._free -= 1
-        else:
-            await self._wait_for_slot()
-        try:
-            # redis-py leaves get_connection untyped (a deprecation decorator wraps it).
-            connection: AbstractConnection = await super().get_connection()  # type: ignore[no-untyped-call]
-        except BaseException:
-            self._give_back_slot()
-            raise
-        self._holding.add(connection)
-        return connection
+    # Not ``async``: with a connection free it hands back redis-py's own checkout.
+    def get_connection(
+        self, *_args: Any, **_options: Any
+    ) -> Coroutine[Any, Any, AbstractConnection]:
+        # With the pool's lock free, redis-py's checkout takes its connection
+        # before anything else runs, so no other checkout can take it first.
+        if (
+            not self._queued
+            and not self._lock.locked()
+            and (
+                self._available_connections or len(self._in_use_connections) < self.max_connections
+            )
+        ):
+            checkout: Coroutine[Any, Any, AbstractConnection] = super().get_connection()  # type: ignore[no-untyped-call]
+            return checkout
+        return self._queued_checkout()
 
     async def release(self, connection: AbstractConnection) -> None:
-        try:
-            await super().release(connection)
-        finally:
-            if connection in self._holding:
-                self._holding.discard(connection)
-                self._give_back_slot()
+        await super().release(connection)
+        if self._waiters:
+            self._wake_next()
 
-    async def _wait_for_slot(self) -> None:
-        # A waiter cancelled a moment ago may still be queued: it holds no one back.
-        if self._free and all(waiter.done() for waiter in self._waiters):
-            self._free -= 1
-            return
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+    def _has_room(self) -> bool:
+        return bool(self._available_connections) or (
+            len(self._in_use_connections) < self.max_connections
+        )
+
+    async def _queued_checkout(self) -> AbstractConnection:
+        deadline = (
+            None if self.timeout is None else asyncio.get_running_loop().time() + self.timeout
+        )
+        self._queued += 1
         try:
-            async with asyncio.timeout(self.timeout):
+            must_wait, first_in_line = self._queued > 1 or not self._has_room(), False
+            while True:
+                if must_wait:
+                    await self._wait_for_release(deadline, first_in_line=first_in_line)
                 try:
-                    await waiter
-                except BaseException:
-                    if waiter.cancelled():
-                        with contextlib.suppress(ValueError):  # already dropped by a release
-                            self._waiters.remove(waiter)
-                    else:  # handed a slot just as the wait ended: pass it on
-                        self._give_back_slot()
-                    raise
-        except TimeoutError as error:
-            raise RedisConnectionError("No connection available.") from error
+                    connection: AbstractConnection = await super().get_connection()  # type: ignore[no-untyped-call]
+                except MaxConnectionsError:
+                    # Another checkout got the connection first: wait again, at the front.
+                    must_wait = first_in_line = True
+                    continue
+                if self._waiters and self._has_room():
+                    self._wake_next()  # more than one connection came free
+                return connection
+        finally:
+            self._queued -= 1
 
-    def _give_back_slot(self) -> None:
+    async def _wait_for_release(self, deadline: float | None, *, first_in_line: bool) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        if first_in_line:
+            self._waiters.appendleft(waiter)
+        else:
+            self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout_at(deadline):
+                await waiter
+        except BaseException as error:
+            if waiter.done() and not waiter.cancelled():
+                self._wake_next()  # woken just as the wait ended: pass the turn on
+            else:
+                with contextlib.suppress(ValueError):  # already dropped by a release
+                    self._waiters.remove(waiter)
+            if isinstance(error, TimeoutError):
+                raise RedisConnectionError("No connection available.") from error
+            raise
+
+    def _wake_next(self) -> None:
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)
                 return
-        self._free += 1
 
 
 def socket_timeout(config: Config) -> float | None:
