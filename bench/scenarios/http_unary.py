@@ -220,7 +220,8 @@ SCENARIO = Scenario(
         f"{CONNECTIONS} connections (HTTP/1.1 keep-alive). lbtoolkit: the generated service's "
         "HTTP server transcoding JSON to the protobuf request and the response back, the "
         "same implementation as gRPC. FastAPI: pydantic models equivalent to the messages. "
-        "Raw Starlette: a JSON endpoint. All on uvicorn with its defaults, access log off."
+        "Raw Starlette: a JSON endpoint. All on uvicorn with its defaults (so the same "
+        "HTTP parser, httptools), access log off."
     ),
     run=run,
     budget=110,

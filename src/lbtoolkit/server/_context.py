@@ -12,19 +12,9 @@ from lbtoolkit.server._errors import NoRequestScopeError
 if TYPE_CHECKING:
     from lbtoolkit.server._scope import RequestScope
 
-__all__ = ["NormalizedMetadata", "RequestContext"]
+__all__ = ["RequestContext"]
 
 T = TypeVar("T")
-
-
-class NormalizedMetadata(Mapping[str, str]):
-    """Base of read-only metadata views a transport builds with lower-case keys.
-
-    :class:`RequestContext` keeps such a view as it is instead of copying it,
-    so a transport may read its metadata lazily, only when someone asks.
-    """
-
-    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +39,6 @@ class RequestContext:
     raw: Any = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.metadata, NormalizedMetadata):
-            return
         lowered = {key.lower(): value for key, value in self.metadata.items()}
         object.__setattr__(self, "metadata", MappingProxyType(lowered))
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import grpc.aio
 
-from lbtoolkit.server._context import NormalizedMetadata
 from lbtoolkit.server._lazy_context import LazyRequestContext, new_lazy_context
 
 if TYPE_CHECKING:
@@ -24,31 +24,6 @@ def metadata_of(context: Context) -> dict[str, str]:
     return {key: value for key, value in pairs if isinstance(value, str)}
 
 
-class _Metadata(NormalizedMetadata):
-    """The call's metadata, read from grpc only when someone looks at it."""
-
-    __slots__ = ("_context", "_items")
-
-    def __init__(self, context: Context) -> None:
-        self._context = context
-        self._items: dict[str, str] | None = None
-
-    def _load(self) -> dict[str, str]:
-        items = self._items
-        if items is None:
-            items = self._items = metadata_of(self._context)
-        return items
-
-    def __getitem__(self, key: str) -> str:
-        return self._load()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._load())
-
-    def __len__(self) -> int:
-        return len(self._load())
-
-
 class GrpcRequestContext(LazyRequestContext):
     """The context of a gRPC call: metadata read from grpc when first asked for.
 
@@ -57,7 +32,7 @@ class GrpcRequestContext(LazyRequestContext):
     """
 
     __slots__ = ("_metadata",)
-    _metadata: NormalizedMetadata
+    _metadata: Mapping[str, str]
 
     transport = "grpc"  # a constant in place of the field
 
@@ -66,7 +41,7 @@ class GrpcRequestContext(LazyRequestContext):
         try:
             return self._metadata
         except AttributeError:  # first read: the slot is left empty when built
-            metadata = _Metadata(self.raw)
+            metadata = MappingProxyType(metadata_of(self.raw))
             _set_metadata(self, metadata)
             return metadata
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import Message
@@ -11,7 +12,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from lbtoolkit.errors import StatusError
-from lbtoolkit.server._context import NormalizedMetadata, RequestContext
+from lbtoolkit.server._context import RequestContext
 from lbtoolkit.server._lazy_context import LazyRequestContext, new_lazy_context
 from lbtoolkit.server.http._responses import error_response, json_error
 
@@ -87,33 +88,6 @@ class _JsonReply(Response):
         ]
 
 
-class _Headers(NormalizedMetadata):
-    """The request's headers as metadata, decoded only when someone looks at them."""
-
-    __slots__ = ("_items", "_raw")
-
-    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
-        self._raw = raw
-        self._items: dict[str, str] | None = None
-
-    def _load(self) -> dict[str, str]:
-        items = self._items
-        if items is None:
-            # Lower-cased as RequestContext promises, whatever the ASGI server sent.
-            lowered = [(name.lower(), value) for name, value in self._raw]
-            items = self._items = metadata_of(lowered)
-        return items
-
-    def __getitem__(self, key: str) -> str:
-        return self._load()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._load())
-
-    def __len__(self) -> int:
-        return len(self._load())
-
-
 class HttpRequestContext(LazyRequestContext):
     """The context of an HTTP call: headers and peer read from the request when first asked for.
 
@@ -122,7 +96,7 @@ class HttpRequestContext(LazyRequestContext):
     """
 
     __slots__ = ("_metadata",)
-    _metadata: NormalizedMetadata
+    _metadata: Mapping[str, str]
 
     transport = "http"  # a constant in place of the field
 
@@ -131,7 +105,9 @@ class HttpRequestContext(LazyRequestContext):
         try:
             return self._metadata
         except AttributeError:  # first read: the slot is left empty when built
-            metadata = _Headers(self.raw.scope["headers"])
+            # Lower-cased as RequestContext promises, whatever the ASGI server sent.
+            headers = [(name.lower(), value) for name, value in self.raw.scope["headers"]]
+            metadata = MappingProxyType(metadata_of(headers))
             _set_metadata(self, metadata)
             return metadata
 
