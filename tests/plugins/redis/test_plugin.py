@@ -17,6 +17,7 @@ from tests.plugins.redis.servers import SHARED_HOST, SHARED_PORT, closed_port
 import lbtoolkit
 from lbtoolkit.plugins import redis as redis_plugin
 from lbtoolkit.plugins.redis._connection import BoundedConnectionPool
+from lbtoolkit.plugins.redis._deadlines import DeadlineConnection
 from lbtoolkit.testing import new_test_runtime, open_plugin
 
 if TYPE_CHECKING:
@@ -306,8 +307,14 @@ async def test_timeouts_reach_every_connection(tuned: redis_plugin.Plugin) -> No
     await client.ping()
     kwargs = client.connection_pool.connection_kwargs
     assert kwargs["socket_connect_timeout"] == 7.0
-    # redis-py's one socket timeout bounds reads and writes: the smaller one.
-    assert kwargs["socket_timeout"] == 2.0
+    # Each timeout kept apart, by the pool's watchdog rather than socket timeouts.
+    assert (kwargs["read_timeout"], kwargs["write_timeout"]) == (4.0, 2.0)
     pool = client.connection_pool
     assert isinstance(pool, BoundedConnectionPool)
+    connection = await pool.get_connection()
+    try:
+        assert isinstance(connection, DeadlineConnection)
+        assert connection.socket_timeout is None
+    finally:
+        await pool.release(connection)
     assert pool.timeout == 5.0  # READ_TIMEOUT + 1 s waiting for a free connection

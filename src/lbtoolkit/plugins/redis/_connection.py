@@ -1,8 +1,9 @@
 """Building redis-py clients from the plugin's config.
 
-redis-py has one socket timeout, which bounds each read and each write. The
-plugin sets it to the smaller of ``READ_TIMEOUT`` and ``WRITE_TIMEOUT`` (a
-turned-off one left out), so no read and no write waits longer than the
+A single-node client keeps ``READ_TIMEOUT`` and ``WRITE_TIMEOUT`` apart, with
+a watchdog (``_deadlines.py``). redis-py's cluster client has one socket
+timeout, which bounds each read and each write: there it is the smaller of the
+two (a turned-off one left out), so no read and no write waits longer than the
 variable meant for it; a read may be cut short by a shorter ``WRITE_TIMEOUT``.
 """
 
@@ -19,6 +20,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError
 
 from lbtoolkit.plugins.redis._config import seconds
+from lbtoolkit.plugins.redis._deadlines import DeadlineConnection, Watchdog
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -49,11 +51,18 @@ class BoundedConnectionPool(ConnectionPool):
         # Checkouts in the queue, waiting or woken and not yet served: while
         # there are any, a new checkout queues behind them.
         self._queued = 0
+        # Keeps the deadlines of DeadlineConnection's reads and writes, if any.
+        timeouts = (kwargs.get("read_timeout"), kwargs.get("write_timeout"))
+        self._watchdog = Watchdog(lambda: self._in_use_connections, timeouts)
+        self._watchdog_due = self._watchdog.tick is not None
 
     # Not ``async``: with a connection free it hands back redis-py's own checkout.
     def get_connection(
         self, *_args: Any, **_options: Any
     ) -> Coroutine[Any, Any, AbstractConnection]:
+        if self._watchdog_due:
+            self._watchdog_due = False
+            self._watchdog.start()
         # With the pool's lock free, redis-py's checkout takes its connection
         # before anything else runs, so no other checkout can take it first.
         if (
@@ -71,6 +80,12 @@ class BoundedConnectionPool(ConnectionPool):
         await super().release(connection)
         if self._waiters:
             self._wake_next()
+
+    async def disconnect(self, inuse_connections: bool = True) -> None:
+        # The next checkout starts the watchdog again.
+        await self._watchdog.stop()
+        self._watchdog_due = self._watchdog.tick is not None
+        await super().disconnect(inuse_connections)
 
     def _has_room(self) -> bool:
         return bool(self._available_connections) or (
@@ -138,7 +153,6 @@ def _common(config: Config, client_name: str) -> dict[str, Any]:
         "password": config.password.get_secret_value() or None,
         "client_name": client_name,
         "socket_connect_timeout": seconds(config.dial_timeout),
-        "socket_timeout": socket_timeout(config),
     }
 
 
@@ -155,6 +169,9 @@ def new_client(config: Config, address: Address, client_name: str) -> Redis:
         db=config.database,
         max_connections=config.pool_size,
         timeout=None if read is None else read + 1,
+        connection_class=DeadlineConnection,
+        read_timeout=read,
+        write_timeout=seconds(config.write_timeout),
         **_common(config, client_name),
     )
     return Redis.from_pool(pool)
@@ -165,5 +182,6 @@ def new_cluster_client(config: Config, seeds: list[Address], client_name: str) -
     return RedisCluster(
         startup_nodes=[ClusterNode(a.host, a.port) for a in seeds],
         max_connections=config.pool_size,
+        socket_timeout=socket_timeout(config),
         **_common(config, client_name),
     )
