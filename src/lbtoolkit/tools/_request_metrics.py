@@ -66,6 +66,11 @@ class Series:
         self.total = 0.0
         self.in_flight = 0
 
+    @property
+    def bounds(self) -> tuple[float, ...]:
+        """The histogram's upper bounds; ``buckets[bisect_left(bounds, seconds)]`` counts a call."""
+        return self._bounds
+
     def record(self, code: object, seconds: float) -> None:
         """A request ended with ``code`` (rendered with ``str``) after ``seconds``."""
         self.buckets[bisect_left(self._bounds, seconds)] += 1

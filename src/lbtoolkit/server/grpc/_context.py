@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import grpc.aio
 
 from lbtoolkit.server._lazy_context import LazyRequestContext, new_lazy_context
-
-if TYPE_CHECKING:
-    from dishka import AsyncContainer
 
 __all__ = ["GrpcRequestContext", "grpc_context", "metadata_of"]
 
@@ -49,6 +47,8 @@ class GrpcRequestContext(LazyRequestContext):
 _set_metadata = GrpcRequestContext.__dict__["_metadata"].__set__
 
 
-def grpc_context(raw: Context, method: str, container: AsyncContainer) -> GrpcRequestContext:
-    """The context of one call of ``method``; its request scope is entered from ``container``."""
-    return new_lazy_context(GrpcRequestContext, raw, method, raw.peer(), container)
+# ``grpc_context(raw, method, raw.peer(), container)``: the context of one call
+# of ``method``, its request scope entered from ``container``. grpc's peer must
+# be read while the call lives, so it is read when the context is made. A
+# partial, not a function around new_lazy_context: one Python call per call.
+grpc_context = partial(new_lazy_context, GrpcRequestContext)

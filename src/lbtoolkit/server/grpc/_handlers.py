@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+from bisect import bisect_left
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from time import perf_counter
@@ -186,12 +187,17 @@ def _unary(prepared: _Call, metrics: MethodMetrics) -> Behavior:
         prepared.wants_context,
         prepared.tracing,
     )
-    begin, end = metrics.begin, metrics.end
+    # MethodMetrics.begin/end written out below: in a server switching threads
+    # on every call, each extra function run per call costs far more than its
+    # instructions (measured: about 3 % of a tiny call's throughput for these two).
+    bounds, buckets, codes = metrics.bounds, metrics.buckets, metrics.codes
 
     async def behavior(request: Any, context: Context) -> Any:
         span = tracing.start(context) if tracing is not None else None
-        request_context = grpc_context(context, path, container) if wants_context else None
-        begin()
+        request_context = (
+            grpc_context(context, path, context.peer(), container) if wants_context else None
+        )
+        metrics.in_flight += 1
         started = perf_counter()
         code = "OK"
         try:
@@ -207,7 +213,11 @@ def _unary(prepared: _Call, metrics: MethodMetrics) -> Behavior:
                 await context.abort(failure.code, failure.message, failure.trailers)
             raise
         finally:
-            end(code, perf_counter() - started)
+            seconds = perf_counter() - started
+            metrics.in_flight -= 1
+            buckets[bisect_left(bounds, seconds)] += 1
+            metrics.total += seconds
+            codes[code] = codes.get(code, 0) + 1
             if request_context is not None and request_context.lazy_scope is not None:
                 await _close(request_context.lazy_scope, path)
             if span is not None:
@@ -227,7 +237,9 @@ def _streaming(prepared: _Call, metrics: MethodMetrics) -> Behavior:
 
     async def behavior(request: Any, context: Context) -> AsyncIterator[Any]:
         span = tracing.start(context) if tracing is not None else None
-        request_context = grpc_context(context, path, container) if wants_context else None
+        request_context = (
+            grpc_context(context, path, context.peer(), container) if wants_context else None
+        )
         metrics.begin()
         started = perf_counter()
         code = "OK"
