@@ -36,6 +36,7 @@ class LazyRequestContext(RequestContext):
     lazy_scope: RequestScope | None
     """The request scope once ``scope`` was read, else ``None``."""
 
+    # Not an instance of cls on purpose (see the class docstring); mypy wants one.
     def __new__(cls, *args: Any, **kwargs: Any) -> RequestContext:  # type: ignore[misc]
         return RequestContext(*args, **kwargs)
 

@@ -41,7 +41,8 @@ class BoundedConnectionPool(ConnectionPool):
     connection free, with no one queued, is redis-py's own with nothing added
     (not even a coroutine frame). Only a checkout that finds every connection
     busy queues, first come first served, for at most ``timeout`` seconds; each
-    release wakes the first in line.
+    release wakes the first in line. It reads redis-py's pool state (its lock,
+    its free and busy connections; redis-py 6 to 8 keep them alike).
     """
 
     def __init__(self, *, max_connections: int, timeout: float | None, **kwargs: Any) -> None:
@@ -72,6 +73,7 @@ class BoundedConnectionPool(ConnectionPool):
                 self._available_connections or len(self._in_use_connections) < self.max_connections
             )
         ):
+            # redis-py leaves get_connection untyped (a deprecation decorator wraps it).
             checkout: Coroutine[Any, Any, AbstractConnection] = super().get_connection()  # type: ignore[no-untyped-call]
             return checkout
         return self._queued_checkout()
@@ -103,16 +105,19 @@ class BoundedConnectionPool(ConnectionPool):
                 if must_wait:
                     await self._wait_for_release(deadline, first_in_line=first_in_line)
                 try:
+                    # Untyped in redis-py, as above.
                     connection: AbstractConnection = await super().get_connection()  # type: ignore[no-untyped-call]
                 except MaxConnectionsError:
                     # Another checkout got the connection first: wait again, at the front.
                     must_wait = first_in_line = True
                     continue
-                if self._waiters and self._has_room():
-                    self._wake_next()  # more than one connection came free
                 return connection
         finally:
             self._queued -= 1
+            # Served or given up (a timeout, a cancellation, a failed connect):
+            # if a connection is still free, the next in line may take it.
+            if self._waiters and self._has_room():
+                self._wake_next()
 
     async def _wait_for_release(self, deadline: float | None, *, first_in_line: bool) -> None:
         waiter = asyncio.get_running_loop().create_future()
