@@ -9,6 +9,8 @@ holding only what they have at hand and derive the rest on first read.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from lbtoolkit.server._context import RequestContext
@@ -23,22 +25,37 @@ C = TypeVar("C", bound="LazyRequestContext")
 
 
 class LazyRequestContext(RequestContext):
-    """A :class:`RequestContext` whose request scope is made when first read.
+    """A :class:`RequestContext` whose metadata and request scope are made when first read.
 
-    Subclasses (one per transport) turn other fields into properties read
+    Subclasses (one per transport) say how to read the metadata
+    (:meth:`_read_metadata`) and may turn other fields into properties read
     from the transport's own objects. Calling the class with fields, as
     ``dataclasses.replace`` does, gives a plain ``RequestContext`` holding them
     (sharing this context's request scope if it was read).
     """
 
-    __slots__ = ("_container", "lazy_scope")
+    __slots__ = ("_container", "_metadata", "lazy_scope")
     _container: AsyncContainer
+    _metadata: Mapping[str, str]  # left empty until first read
     lazy_scope: RequestScope | None
     """The request scope once ``scope`` was read, else ``None``."""
 
     # Not an instance of cls on purpose (see the class docstring); mypy wants one.
     def __new__(cls, *args: Any, **kwargs: Any) -> RequestContext:  # type: ignore[misc]
         return RequestContext(*args, **kwargs)
+
+    @property  # read-only, as the frozen field is
+    def metadata(self) -> Mapping[str, str]:
+        try:
+            return self._metadata
+        except AttributeError:
+            metadata = MappingProxyType(self._read_metadata())
+            _set_metadata(self, metadata)
+            return metadata
+
+    def _read_metadata(self) -> dict[str, str]:
+        """The call's metadata with lower-case keys, read from the transport."""
+        raise NotImplementedError
 
     @property  # read-only, as the frozen field is
     def scope(self) -> RequestScope:
@@ -56,6 +73,7 @@ _set_raw = RequestContext.__dict__["raw"].__set__
 _set_method = RequestContext.__dict__["method"].__set__
 _set_peer = RequestContext.__dict__["peer"].__set__
 _set_container = LazyRequestContext.__dict__["_container"].__set__
+_set_metadata = LazyRequestContext.__dict__["_metadata"].__set__
 _set_scope = LazyRequestContext.__dict__["lazy_scope"].__set__
 
 

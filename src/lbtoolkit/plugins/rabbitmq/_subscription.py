@@ -166,11 +166,7 @@ class Subscription:
                 )
                 await self._after_failure(message)
                 return
-            try:
-                await message.ack()
-            except CONNECTION_EXCEPTIONS as error:
-                # The channel went away with the delivery: the broker delivers it again.
-                self._log.debug("%r: settling %s failed: %s", self, message.message_id, error)
+            await self._settle(message.ack(), message)
         finally:
             if task is not None:
                 running.discard(task)

@@ -55,24 +55,15 @@ class BoundedConnectionPool(ConnectionPool):
         # Keeps the deadlines of DeadlineConnection's reads and writes, if any.
         timeouts = (kwargs.get("read_timeout"), kwargs.get("write_timeout"))
         self._watchdog = Watchdog(lambda: self._in_use_connections, timeouts)
-        self._watchdog_due = self._watchdog.tick is not None
 
     # Not ``async``: with a connection free it hands back redis-py's own checkout.
     def get_connection(
         self, *_args: Any, **_options: Any
     ) -> Coroutine[Any, Any, AbstractConnection]:
-        if self._watchdog_due:
-            self._watchdog_due = False
-            self._watchdog.start()
+        self._watchdog.start()  # the first checkout, or the first after a disconnect
         # With the pool's lock free, redis-py's checkout takes its connection
         # before anything else runs, so no other checkout can take it first.
-        if (
-            not self._queued
-            and not self._lock.locked()
-            and (
-                self._available_connections or len(self._in_use_connections) < self.max_connections
-            )
-        ):
+        if not self._queued and not self._lock.locked() and self._has_room():
             # redis-py leaves get_connection untyped (a deprecation decorator wraps it).
             checkout: Coroutine[Any, Any, AbstractConnection] = super().get_connection()  # type: ignore[no-untyped-call]
             return checkout
@@ -84,9 +75,7 @@ class BoundedConnectionPool(ConnectionPool):
             self._wake_next()
 
     async def disconnect(self, inuse_connections: bool = True) -> None:
-        # The next checkout starts the watchdog again.
-        await self._watchdog.stop()
-        self._watchdog_due = self._watchdog.tick is not None
+        await self._watchdog.stop()  # the next checkout starts it again
         await super().disconnect(inuse_connections)
 
     def _has_room(self) -> bool:

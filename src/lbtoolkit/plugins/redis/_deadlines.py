@@ -119,12 +119,8 @@ class Watchdog:
         self._busy = busy
         self._task: asyncio.Task[None] | None = None
 
-    @property
-    def running(self) -> bool:
-        return self._task is not None
-
     def start(self) -> None:
-        """Start watching (on the running loop), unless there is nothing to watch."""
+        """Start watching (on the running loop), unless watching or nothing to watch."""
         if self.tick is not None and self._task is None:
             # The task holds the watchdog weakly, so a pool dropped unclosed ends it.
             self._task = asyncio.get_running_loop().create_task(
@@ -140,9 +136,10 @@ class Watchdog:
     def check(self) -> None:
         now = time.monotonic()
         for connection in list(self._busy()):
-            deadline = getattr(connection, "deadline", None)
-            if deadline is not None and now >= deadline:
-                connection.expire()  # type: ignore[attr-defined]  # a DeadlineConnection
+            if isinstance(connection, DeadlineConnection):
+                deadline = connection.deadline
+                if deadline is not None and now >= deadline:
+                    connection.expire()
 
 
 async def _watch(watchdog: weakref.ref[Watchdog], tick: float) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import partial
-from types import MappingProxyType
 from typing import Any
 
 import grpc.aio
@@ -29,22 +27,12 @@ class GrpcRequestContext(LazyRequestContext):
     ``raw`` are set when built; ``scope`` comes on first read.
     """
 
-    __slots__ = ("_metadata",)
-    _metadata: Mapping[str, str]
+    __slots__ = ()
 
     transport = "grpc"  # a constant in place of the field
 
-    @property  # read-only, as the frozen field is
-    def metadata(self) -> Mapping[str, str]:
-        try:
-            return self._metadata
-        except AttributeError:  # first read: the slot is left empty when built
-            metadata = MappingProxyType(metadata_of(self.raw))
-            _set_metadata(self, metadata)
-            return metadata
-
-
-_set_metadata = GrpcRequestContext.__dict__["_metadata"].__set__
+    def _read_metadata(self) -> dict[str, str]:
+        return metadata_of(self.raw)
 
 
 # ``grpc_context(raw, method, raw.peer(), container)``: the context of one call

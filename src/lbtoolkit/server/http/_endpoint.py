@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
-from types import MappingProxyType
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import Message
@@ -95,28 +94,17 @@ class HttpRequestContext(LazyRequestContext):
     method the route calls.
     """
 
-    __slots__ = ("_metadata",)
-    _metadata: Mapping[str, str]
+    __slots__ = ()
 
     transport = "http"  # a constant in place of the field
 
-    @property  # read-only, as the frozen field is
-    def metadata(self) -> Mapping[str, str]:
-        try:
-            return self._metadata
-        except AttributeError:  # first read: the slot is left empty when built
-            # Lower-cased as RequestContext promises, whatever the ASGI server sent.
-            headers = [(name.lower(), value) for name, value in self.raw.scope["headers"]]
-            metadata = MappingProxyType(metadata_of(headers))
-            _set_metadata(self, metadata)
-            return metadata
+    def _read_metadata(self) -> dict[str, str]:
+        # Lower-cased as RequestContext promises, whatever the ASGI server sent.
+        return metadata_of([(name.lower(), value) for name, value in self.raw.scope["headers"]])
 
     @property
     def peer(self) -> str | None:
         return peer_of(self.raw.scope.get("client"))
-
-
-_set_metadata = HttpRequestContext.__dict__["_metadata"].__set__
 
 
 async def _body_of(request: Request) -> bytes:
