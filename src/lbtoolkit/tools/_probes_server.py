@@ -15,7 +15,6 @@ import socket
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-import uvicorn
 from prometheus_client.exposition import choose_encoder
 from starlette.applications import Starlette
 from starlette.responses import Response
@@ -23,9 +22,11 @@ from starlette.routing import Route
 
 from lbtoolkit.tools._listen import listen_tcp
 from lbtoolkit.tools._probes import CheckKind
+from lbtoolkit.tools._uvicorn import start_server
 
 if TYPE_CHECKING:
     from starlette.requests import Request
+    from uvicorn import Server
 
     from lbtoolkit.tools._metrics import Metrics
     from lbtoolkit.tools._probes import Probes
@@ -66,7 +67,7 @@ class ProbesServer:
         self.configured_port = port
         self.paths = {"liveness": liveness_path, "readiness": readiness_path}
         self.metrics_path = metrics_path
-        self._server: uvicorn.Server | None = None
+        self._server: Server | None = None
         self._socket: socket.socket | None = None
 
     def routes(self) -> list[tuple[str, str, Endpoint]]:
@@ -115,18 +116,7 @@ class ProbesServer:
         """Bind and listen; raise ``OSError`` when the address cannot be bound."""
         sock = listen_tcp(self.listen, self.configured_port)
         app = Starlette(routes=[Route(p, e, methods=[m]) for m, p, e in self.routes()])
-        config = uvicorn.Config(
-            app, log_config=None, access_log=False, lifespan="off", server_header=False
-        )
-        config.load()
-        server = uvicorn.Server(config)
-        # serve() would install signal handlers of its own; the service owns the signals.
-        server.lifespan = config.lifespan_class(config)
-        try:
-            await server.startup(sockets=[sock])
-        except BaseException:
-            sock.close()
-            raise
+        server = await start_server(app, sock, access_log=False, server_header=False)
         self._server, self._socket = server, sock
         log.info("probes server listening on %s:%d", self.listen, self.port)
 

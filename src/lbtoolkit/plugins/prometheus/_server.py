@@ -2,39 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import socket
 from typing import TYPE_CHECKING, Any
 
-import uvicorn
 from prometheus_client import make_asgi_app
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+from lbtoolkit.tools._listen import listen_tcp
+from lbtoolkit.tools._uvicorn import start_server
 
+if TYPE_CHECKING:
+    import socket
+
+    import uvicorn
     from prometheus_client import CollectorRegistry
 
 __all__ = ["MetricsServer", "bind"]
 
 Scope = dict[str, Any]
 
-_START_TIMEOUT = 5.0
-
 
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket; binding here (not in uvicorn) makes errors ours and port 0 readable."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(128)
-        sock.setblocking(False)  # noqa: FBT003 - socket's own API
-    except BaseException:
-        sock.close()
-        raise
-    return sock
+    return listen_tcp(host, port, backlog=128)
 
 
 class _OnePath:
@@ -52,65 +40,30 @@ class _OnePath:
         await send({"type": "http.response.body", "body": b"not found\n"})
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without its signal handlers: the service owns SIGINT and SIGTERM."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 class MetricsServer:
     """Serves ``registry`` at ``path`` on an already bound socket."""
 
     def __init__(self, sock: socket.socket, path: str, registry: CollectorRegistry) -> None:
         self._sock = sock
         self.address: tuple[str, int] = sock.getsockname()[:2]
-        config = uvicorn.Config(
-            _OnePath(path, registry),
-            lifespan="off",
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=2,
-        )
-        self._server = _Server(config)
-        self._task: asyncio.Task[None] | None = None
+        self._app = _OnePath(path, registry)
+        self._server: uvicorn.Server | None = None
 
     @property
     def serving(self) -> bool:
         """Whether the server started and has not stopped."""
-        task = self._task
-        return task is not None and not task.done() and self._server.started
+        return self._server is not None
 
     async def start(self) -> None:
-        """Return once the server accepts connections; raise what stopped it otherwise."""
-        self._task = asyncio.create_task(self._server.serve(sockets=[self._sock]))
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + _START_TIMEOUT
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()  # raises the failure
-                msg = "the server stopped while starting"
-                raise OSError(msg)
-            if loop.time() > deadline:
-                await self.stop(0)
-                msg = f"not serving after {_START_TIMEOUT:g}s"
-                raise TimeoutError(msg)
-            await asyncio.sleep(0.01)
+        """Return once the server accepts connections; the socket is closed if it cannot."""
+        self._server = await start_server(self._app, self._sock, access_log=False)
 
     async def stop(self, grace: float) -> None:
         """Stop accepting, close open connections (after ``grace`` seconds), release the port."""
-        task, self._task = self._task, None
-        if task is None:
-            self._sock.close()
-            return
-        self._server.should_exit = True
+        server, self._server = self._server, None
         try:
-            await asyncio.wait_for(asyncio.shield(task), grace)
-        except TimeoutError:
-            self._server.force_exit = True
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            if server is not None:
+                server.config.timeout_graceful_shutdown = max(int(grace), 1)
+                await server.shutdown(sockets=[self._sock])
         finally:
             self._sock.close()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import grpc.aio
 
-from lbtoolkit.server._lazy_context import LazyRequestContext, new_lazy_context
+from lbtoolkit.server._lazy_context import LazyRequestContext
 
-__all__ = ["GrpcRequestContext", "grpc_context", "metadata_of"]
+__all__ = ["GrpcRequestContext", "metadata_of"]
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -23,8 +22,9 @@ def metadata_of(context: Context) -> dict[str, str]:
 class GrpcRequestContext(LazyRequestContext):
     """The context of a gRPC call: metadata read from grpc when first asked for.
 
-    ``method``, ``peer`` (grpc's peer must be read while the call lives) and
-    ``raw`` are set when built; ``scope`` comes on first read.
+    Each method has its own subclass (``method_context_type``) holding the
+    method and the container; a call sets ``raw`` and ``peer`` (grpc's peer
+    must be read while the call lives), and ``scope`` comes on first read.
     """
 
     __slots__ = ()
@@ -33,10 +33,3 @@ class GrpcRequestContext(LazyRequestContext):
 
     def _read_metadata(self) -> dict[str, str]:
         return metadata_of(self.raw)
-
-
-# ``grpc_context(raw, method, raw.peer(), container)``: the context of one call
-# of ``method``, its request scope entered from ``container``. grpc's peer must
-# be read while the call lives, so it is read when the context is made. A
-# partial, not a function around new_lazy_context: one Python call per call.
-grpc_context = partial(new_lazy_context, GrpcRequestContext)

@@ -32,6 +32,7 @@ from lbtoolkit.server.http._router import Router
 from lbtoolkit.server.http._template import parse_template
 from lbtoolkit.server.http._transcode import Binding
 from lbtoolkit.tools import listen_tcp
+from lbtoolkit.tools._uvicorn import start_server
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -106,7 +107,6 @@ class HttpServer:
         self._asgi: ASGIApp | None = None
         self._app: HttpApp | None = None
         self._server: uvicorn.Server | None = None
-        self._ticker: asyncio.Task[None] | None = None
         self._port: int | None = None
 
     @property
@@ -322,29 +322,17 @@ class HttpServer:
             msg = f"HTTP server {self._name!r} is already started"
             raise RuntimeError(msg)
         sock = self._bind()
-        config = uvicorn.Config(
+        server = await start_server(
             self._asgi,
-            lifespan="off",
+            sock,
             interface="asgi3",
             ws="websockets-sansio" if self._websockets else "none",
-            log_config=None,
             access_log=False,
             proxy_headers=False,
             server_header=False,
         )
-        config.load()
-        server = uvicorn.Server(config)
-        # Server.serve() would install signal handlers; the runtime owns signals,
-        # so the server's steps are run one by one instead.
-        server.lifespan = config.lifespan_class(config)
-        try:
-            await server.startup(sockets=[sock])
-        except BaseException:
-            sock.close()
-            raise
         self._server = server
         self._port = sock.getsockname()[1]
-        self._ticker = asyncio.create_task(server.main_loop(), name=f"http server {self._name}")
         _log.info('HTTP server "%s" listening on %s:%d', self._name, self.config.listen, self._port)
 
     def _bind(self) -> socket.socket:
@@ -357,13 +345,9 @@ class HttpServer:
 
     async def stop(self, timeout: float) -> None:  # noqa: ASYNC109 - a drain deadline, not a cancel
         """Stop accepting; let requests in flight finish for up to ``timeout`` seconds; close."""
-        server, ticker = self._server, self._ticker
-        if server is None or ticker is None:
+        server, self._server = self._server, None
+        if server is None:
             return
-        self._server = self._ticker = None
-        # The ticker only refreshes the Date header; stopping it need not wait for its tick.
-        ticker.cancel()
-        await asyncio.wait([ticker])
         for listener in server.servers:
             listener.close()
         # Idle keep-alive connections close now, busy ones after their response.
