@@ -220,7 +220,14 @@ async def test_idle_connections_are_replaced_when_drawn(environ_for: Environ) ->
         first = await pid()
         assert await pid() == first
         await asyncio.sleep(0.3)
-        assert await pid() != first
+        second = await pid()
+        assert second != first
+        # dispose() gives the engine a new pool, which must keep the limit.
+        await plugin.db().dispose()
+        third = await pid()
+        assert await pid() == third
+        await asyncio.sleep(0.3)
+        assert await pid() != third
 
 
 @pytest.mark.parametrize("pre_ping", [False, True])
