@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,11 @@ class Row:
     throughput, ``baseline / value`` for a time or a size. ``target`` is the
     ratio to reach, ``None`` where there is none. A row without a baseline is
     information only (its ratio is ``None``).
+
+    ``paired``: run ``i`` of the variant and run ``i`` of the baseline were
+    taken side by side (their load slices in turns), so the ratio is the median
+    of the per-run ratios; drift of the machine between runs then cancels
+    instead of landing on one side. Otherwise it is the ratio of the medians.
     """
 
     scenario: str
@@ -29,15 +35,20 @@ class Row:
     higher_is_better: bool
     target: float | None = None
     notes: list[str] = field(default_factory=list)
+    paired: bool = False
 
     @property
     def ratio(self) -> float | None:
         base = self.baseline_value
         if base is None or base.median == 0 or self.value.median == 0:
             return None
-        if self.higher_is_better:
-            return self.value.median / base.median
-        return base.median / self.value.median
+        if self.paired and len(base.samples) == len(self.value.samples):
+            runs = zip(self.value.samples, base.samples, strict=True)
+            return statistics.median(self._oriented(value, baseline) for value, baseline in runs)
+        return self._oriented(self.value.median, base.median)
+
+    def _oriented(self, value: float, baseline: float) -> float:
+        return value / baseline if self.higher_is_better else baseline / value
 
     @property
     def met(self) -> bool | None:
@@ -72,6 +83,7 @@ class Row:
             "baseline_min": None if base is None else _round(base.low),
             "baseline_max": None if base is None else _round(base.high),
             "higher_is_better": self.higher_is_better,
+            "paired": self.paired,
             "met": self.met,
             "notes": list(self.notes),
         }
@@ -113,6 +125,7 @@ def row_to_store(row: Row) -> dict[str, Any]:
         "higher_is_better": row.higher_is_better,
         "target": row.target,
         "notes": row.notes,
+        "paired": row.paired,
     }
 
 
@@ -128,4 +141,5 @@ def row_from_store(data: dict[str, Any]) -> Row:
         higher_is_better=data["higher_is_better"],
         target=data["target"],
         notes=list(data["notes"]),
+        paired=data.get("paired", False),
     )

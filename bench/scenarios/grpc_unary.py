@@ -138,6 +138,7 @@ def run(ctx: Context, result: ScenarioResult) -> None:
                 unit="req/s",
                 higher_is_better=True,
                 target=TARGET,
+                paired=True,
             )
         )
     missed = [

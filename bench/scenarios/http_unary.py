@@ -156,6 +156,7 @@ def run(ctx: Context, result: ScenarioResult) -> None:
                     unit="req/s",
                     higher_is_better=True,
                     target=TARGETS[baseline] if variant == LBT else None,
+                    paired=True,
                 )
             )
     missed = {row.variant.split(", ", 1)[1] for row in result.rows if row.met is False}

@@ -122,6 +122,7 @@ def run(ctx: Context, result: ScenarioResult) -> None:
                 unit=pair.unit,
                 higher_is_better=True,
                 target=pair.target,
+                paired=True,
             )
             for kind, label in pair.kinds.items()
         ]
