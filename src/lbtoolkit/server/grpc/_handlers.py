@@ -238,12 +238,13 @@ def _streaming(prepared: _Call, metrics: MethodMetrics) -> Behavior:
         prepared.context_type,
         prepared.tracing,
     )
+    new = object.__new__
 
     async def behavior(request: Any, context: Context) -> AsyncIterator[Any]:
         span = tracing.start(context) if tracing is not None else None
         request_context = None
         if context_type is not None:
-            request_context = object.__new__(context_type)
+            request_context = new(context_type)
             set_raw(request_context, context)
             set_peer(request_context, context.peer())
             set_scope(request_context, None)
