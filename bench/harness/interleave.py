@@ -1,20 +1,38 @@
 """Interleaved load runs: every side gets one-second slices in turn.
 
 Other work on the machine (the suite shares it) then weighs on every side
-alike, and each side's rate is its requests over its own slices.
+alike. Each side's rate is its requests over its own slices; two sides are
+compared turn by turn (:meth:`Turns.ratios`), since the slices of one turn
+are taken within seconds of each other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from bench.harness.load import LoadResult
 
-__all__ = ["SLICE_SECONDS", "interleaved", "slices"]
+__all__ = ["SLICE_SECONDS", "Turns", "interleaved", "slices"]
 
 T = TypeVar("T")
 SLICE_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Turns(Generic[T]):
+    """What :func:`interleaved` measured."""
+
+    rates: dict[T, float]
+    """Each side's requests per second over all its slices."""
+    slices: dict[T, list[float]]
+    """Each side's requests per second in each turn, in order."""
+
+    def ratios(self, variant: T, baseline: T) -> list[float]:
+        """``variant``'s rate over ``baseline``'s, one per turn."""
+        pairs = zip(self.slices[variant], self.slices[baseline], strict=True)
+        return [ours / theirs for ours, theirs in pairs]
 
 
 def slices(duration: float) -> int:
@@ -24,14 +42,17 @@ def slices(duration: float) -> int:
 
 def interleaved(
     sides: Sequence[T], count: int, run: Callable[[T], LoadResult], *, reverse: bool = False
-) -> dict[T, float]:
-    """Requests per second of each side over ``count`` slices each, taken in turn."""
+) -> Turns[T]:
+    """``count`` turns in which every side runs one slice (the order flips each turn)."""
     requests = dict.fromkeys(sides, 0)
     seconds = dict.fromkeys(sides, 0.0)
+    per_turn: dict[T, list[float]] = {side: [] for side in sides}
     order = list(sides)[::-1] if reverse else list(sides)
     for i in range(count):
         for side in order if i % 2 == 0 else order[::-1]:
             result = run(side)
             requests[side] += result.requests
             seconds[side] += result.requests / result.requests_per_second
-    return {side: requests[side] / seconds[side] for side in sides}
+            per_turn[side].append(result.requests_per_second)
+    rates = {side: requests[side] / seconds[side] for side in sides}
+    return Turns(rates, per_turn)

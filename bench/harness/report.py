@@ -143,10 +143,10 @@ def render(results: list[ScenarioResult], ctx: Context, run: dict[str, Any]) -> 
         ),
         (
             "- Ratio: higher is better (a throughput is divided by its baseline's, a "
-            "baseline's time or size by the variant's). Where both sides were measured "
-            "in turns within each run (servers, plugins), it is the median of the "
-            "per-run ratios, so that drift between runs cancels; elsewhere the ratio "
-            "of the medians. Target: the ratio to reach."
+            "baseline's time or size by the variant's). Where the sides were measured "
+            "in turns (servers: one-second slices; plugins: blocks), it is the median "
+            "of the ratios of each turn, so that drift of the machine cancels; "
+            "elsewhere the ratio of the medians. Target: the ratio to reach."
         ),
         (
             f"- Produced by `python bench/run.py` in {run['seconds']:.0f} s; see "

@@ -20,10 +20,12 @@ class Row:
     ratio to reach, ``None`` where there is none. A row without a baseline is
     information only (its ratio is ``None``).
 
-    ``paired``: run ``i`` of the variant and run ``i`` of the baseline were
-    taken side by side (their load slices in turns), so the ratio is the median
-    of the per-run ratios; drift of the machine between runs then cancels
-    instead of landing on one side. Otherwise it is the ratio of the medians.
+    ``turn_ratios``: where variant and baseline were measured in turns (a
+    slice or block of one, then of the other), the ratio of each turn, oriented
+    as ``ratio``; the ratio is then their median. The machine drifts between
+    runs by more than the differences measured, and within a turn it weighs on
+    both sides alike, so this cancels the drift instead of letting it land on
+    one side. Without them the ratio is the ratio of the medians.
     """
 
     scenario: str
@@ -35,20 +37,18 @@ class Row:
     higher_is_better: bool
     target: float | None = None
     notes: list[str] = field(default_factory=list)
-    paired: bool = False
+    turn_ratios: tuple[float, ...] = ()
 
     @property
     def ratio(self) -> float | None:
         base = self.baseline_value
         if base is None or base.median == 0 or self.value.median == 0:
             return None
-        if self.paired and len(base.samples) == len(self.value.samples):
-            runs = zip(self.value.samples, base.samples, strict=True)
-            return statistics.median(self._oriented(value, baseline) for value, baseline in runs)
-        return self._oriented(self.value.median, base.median)
-
-    def _oriented(self, value: float, baseline: float) -> float:
-        return value / baseline if self.higher_is_better else baseline / value
+        if self.turn_ratios:
+            return statistics.median(self.turn_ratios)
+        if self.higher_is_better:
+            return self.value.median / base.median
+        return base.median / self.value.median
 
     @property
     def met(self) -> bool | None:
@@ -83,7 +83,7 @@ class Row:
             "baseline_min": None if base is None else _round(base.low),
             "baseline_max": None if base is None else _round(base.high),
             "higher_is_better": self.higher_is_better,
-            "paired": self.paired,
+            "turns": len(self.turn_ratios),
             "met": self.met,
             "notes": list(self.notes),
         }
@@ -125,7 +125,7 @@ def row_to_store(row: Row) -> dict[str, Any]:
         "higher_is_better": row.higher_is_better,
         "target": row.target,
         "notes": row.notes,
-        "paired": row.paired,
+        "turn_ratios": list(row.turn_ratios),
     }
 
 
@@ -141,5 +141,5 @@ def row_from_store(data: dict[str, Any]) -> Row:
         higher_is_better=data["higher_is_better"],
         target=data["target"],
         notes=list(data["notes"]),
-        paired=data.get("paired", False),
+        turn_ratios=tuple(data.get("turn_ratios", ())),
     )

@@ -56,6 +56,7 @@ def _end_to_end(ctx: Context, result: ScenarioResult) -> None:
     body.parent.mkdir(parents=True, exist_ok=True)
     body.write_bytes(FRAME)
     samples: dict[str, list[float]] = {SCOPED: [], BY_HAND: []}
+    turn_ratios: list[float] = []
 
     def load(method: str, duration: float = SLICE_SECONDS) -> LoadResult:
         return h2load(
@@ -75,7 +76,9 @@ def _end_to_end(ctx: Context, result: ScenarioResult) -> None:
         for method in samples:
             load(method, max(1.0, ctx.warmup))
         for repeat in range(ctx.repeats):
-            rates = interleaved(list(samples), slices(ctx.duration), load, reverse=repeat % 2 == 1)
+            turns = interleaved(list(samples), slices(ctx.duration), load, reverse=repeat % 2 == 1)
+            rates = turns.rates
+            turn_ratios += turns.ratios(SCOPED, BY_HAND)
             for method, rate in rates.items():
                 samples[method].append(rate)
             ctx.log(f"di grpc: {', '.join(f'{m} {r:,.0f} req/s' for m, r in rates.items())}")
@@ -93,6 +96,7 @@ def _end_to_end(ctx: Context, result: ScenarioResult) -> None:
             baseline_value=Summary.of(samples[BY_HAND]),
             unit="req/s",
             higher_is_better=True,
+            turn_ratios=tuple(turn_ratios),
         )
     )
 

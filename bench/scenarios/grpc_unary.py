@@ -93,6 +93,7 @@ def _load(ctx: Context, server: _Server, concurrency: int, duration: float) -> L
 def run(ctx: Context, result: ScenarioResult) -> None:
     servers = _servers(ctx, result)
     samples: dict[tuple[str, int], list[float]] = {}
+    turn_ratios: dict[int, list[float]] = {}
     with contextlib.ExitStack() as stack:
         for server in servers:
             stack.enter_context(server.process(ctx))
@@ -100,14 +101,18 @@ def run(ctx: Context, result: ScenarioResult) -> None:
             _load(ctx, server, max(CONCURRENCY), max(1.0, ctx.warmup))
         for concurrency in CONCURRENCY:
             for repeat in range(ctx.repeats):
-                rates = interleaved(
+                turns = interleaved(
                     servers,
                     slices(ctx.duration),
                     partial(_load, ctx, concurrency=concurrency, duration=SLICE_SECONDS),
                     reverse=repeat % 2 == 1,
                 )
+                rates = turns.rates
                 for server, rate in rates.items():
                     samples.setdefault((server.label, concurrency), []).append(rate)
+                if len(servers) > 1:  # the baseline, then lbtoolkit
+                    raw, lbt = servers
+                    turn_ratios.setdefault(concurrency, []).extend(turns.ratios(lbt, raw))
                 ctx.log(
                     f"grpc c={concurrency}: "
                     + ", ".join(f"{s.label} {r:,.0f} req/s" for s, r in rates.items())
@@ -138,7 +143,7 @@ def run(ctx: Context, result: ScenarioResult) -> None:
                 unit="req/s",
                 higher_is_better=True,
                 target=TARGET,
-                paired=True,
+                turn_ratios=tuple(turn_ratios[concurrency]),
             )
         )
     missed = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import urllib.request
 from dataclasses import dataclass
@@ -121,6 +122,7 @@ def _load(
 def run(ctx: Context, result: ScenarioResult) -> None:
     servers = _servers(ctx, result)
     samples: dict[tuple[str, str], list[float]] = {}
+    turn_ratios: dict[tuple[str, str, str], list[float]] = {}
     with contextlib.ExitStack() as stack:
         for server in servers:
             stack.enter_context(server.process(ctx))
@@ -129,14 +131,18 @@ def run(ctx: Context, result: ScenarioResult) -> None:
                 _load(ctx, server, endpoint, max(1.0, ctx.warmup))
         for endpoint in ENDPOINTS:
             for repeat in range(ctx.repeats):
-                rates = interleaved(
+                turns = interleaved(
                     servers,
                     slices(ctx.duration),
                     partial(_load, ctx, endpoint=endpoint, duration=SLICE_SECONDS),
                     reverse=repeat % 2 == 1,
                 )
+                rates = turns.rates
                 for server, rate in rates.items():
                     samples.setdefault((server.label, endpoint.label), []).append(rate)
+                for ours, theirs in itertools.permutations(servers, 2):
+                    key = (ours.label, theirs.label, endpoint.label)
+                    turn_ratios.setdefault(key, []).extend(turns.ratios(ours, theirs))
                 ctx.log(
                     f"http {endpoint.label}: "
                     + ", ".join(f"{s.label} {r:,.0f} req/s" for s, r in rates.items())
@@ -156,7 +162,7 @@ def run(ctx: Context, result: ScenarioResult) -> None:
                     unit="req/s",
                     higher_is_better=True,
                     target=TARGETS[baseline] if variant == LBT else None,
-                    paired=True,
+                    turn_ratios=tuple(turn_ratios[variant, baseline, endpoint.label]),
                 )
             )
     missed = {row.variant.split(", ", 1)[1] for row in result.rows if row.met is False}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from bench.harness.context import Context
 from bench.harness.procs import run_worker
@@ -83,11 +84,12 @@ def _duration(ctx: Context) -> float:
     return max(1.0, ctx.duration / 2)
 
 
-def _measure(ctx: Context, pair: _Pair) -> dict[str, dict[str, float]]:
+def _measure(ctx: Context, pair: _Pair) -> dict[str, dict[str, Any]]:
+    """Per operation: ``{"rates": {side: rate}, "blocks": {side: [rate per turn]}}``."""
     args = ["measure", *([pair.argument] if pair.argument else []), str(_duration(ctx))]
     module = f"bench.workers.{pair.worker}"
     try:
-        data: dict[str, dict[str, float]] = run_worker(ctx, module, args)
+        data: dict[str, dict[str, Any]] = run_worker(ctx, module, args)
     except RuntimeError as error:
         # One more try: a local server may have hiccuped; a second failure is reported.
         ctx.log(f"{module} failed, once more: {str(error).splitlines()[-1]}")
@@ -98,12 +100,16 @@ def _measure(ctx: Context, pair: _Pair) -> dict[str, dict[str, float]]:
 def run(ctx: Context, result: ScenarioResult) -> None:
     run_worker(ctx, "bench.workers.postgres_ops", ["setup"])
     samples: dict[tuple[int, str, str], list[float]] = {}
+    turn_ratios: dict[tuple[int, str], list[float]] = {}
     try:
         for _ in range(ctx.repeats):
             for index, pair in enumerate(PAIRS):
-                for kind, rates in _measure(ctx, pair).items():
+                for kind, measured in _measure(ctx, pair).items():
+                    rates, blocks = measured["rates"], measured["blocks"]
                     for side, value in rates.items():
                         samples.setdefault((index, side, kind), []).append(value)
+                    turns = zip(blocks[pair.variant], blocks[pair.baseline], strict=True)
+                    turn_ratios.setdefault((index, kind), []).extend(a / b for a, b in turns)
                     ctx.log(
                         f"{pair.variant_label} {kind}: {rates[pair.variant]:,.0f} against "
                         f"{rates[pair.baseline]:,.0f} {pair.unit}"
@@ -122,7 +128,7 @@ def run(ctx: Context, result: ScenarioResult) -> None:
                 unit=pair.unit,
                 higher_is_better=True,
                 target=pair.target,
-                paired=True,
+                turn_ratios=tuple(turn_ratios[index, kind]),
             )
             for kind, label in pair.kinds.items()
         ]

@@ -1,8 +1,9 @@
 """A primary-key SELECT through postgres_pgx / postgres_gorm and plain asyncpg / SQLAlchemy.
 
 Usage: ``python -m bench.workers.postgres_ops measure pool|orm DURATION`` prints
-``{"select": {"pgx": q/s, "asyncpg": q/s}}`` (``pool``) or the same for
-``gorm``/``sqlalchemy`` (``orm``), both sides in alternating blocks;
+``{"select": {"rates": {"pgx": q/s, "asyncpg": q/s}, "blocks": {...}}}``
+(``pool``) or the same for ``gorm``/``sqlalchemy`` (``orm``), both sides in
+alternating blocks (``blocks``: each side's rate per block);
 ``profile SIDE DURATION`` runs one side in a profile window; ``setup`` and
 ``teardown`` create and drop the table.
 """

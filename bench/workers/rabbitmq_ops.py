@@ -1,8 +1,9 @@
 """RabbitMQ confirmed publish and consume through the plugin and through plain aio-pika.
 
 Usage: ``python -m bench.workers.rabbitmq_ops measure DURATION`` prints
-``{"publish": {"plugin": msg/s, "raw": msg/s}, "consume": {...}}``, both sides
-in alternating blocks; ``profile plugin|raw DURATION`` runs one side in
+``{"publish": {"rates": {"plugin": msg/s, "raw": msg/s}, "blocks": {...}},
+"consume": {...}}``, both sides in alternating blocks (``blocks``: each side's
+rate per block or batch); ``profile plugin|raw DURATION`` runs one side in
 profile windows; ``cleanup`` deletes what the runs declared.
 
 Both sides publish the same persistent 64-byte messages (the plugin's
@@ -169,7 +170,7 @@ async def _measure(sides: _Sides, duration: float) -> dict[str, Any]:
             count, elapsed = await sides.consume(side)
             rates[side].append(count / elapsed)
     consumed = {side: statistics.median(rates[side]) for side in names}
-    return {"publish": published, "consume": consumed}
+    return {"publish": published, "consume": {"rates": consumed, "blocks": rates}}
 
 
 async def _profile(sides: _Sides, side: str, duration: float) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Redis GET and SET through the plugin's client and through a plain redis-py client.
 
 Usage: ``python -m bench.workers.redis_ops measure DURATION`` prints
-``{"get": {"plugin": ops/s, "raw": ops/s}, "set": {...}}``, both sides
-measured in alternating blocks; ``profile plugin|raw DURATION`` runs one side
+``{"get": {"rates": {"plugin": ops/s, "raw": ops/s}, "blocks": {...}},
+"set": {...}}``, both sides measured in alternating blocks (``blocks``: each
+side's rate per block); ``profile plugin|raw DURATION`` runs one side
 in a profile window per operation.
 """
 

@@ -2,7 +2,8 @@
 
 Both sides (the plugin and the library it wraps) run in one process, in
 alternating blocks, so whatever else the machine does at the time weighs on
-both alike; each reports operations per second over all its blocks.
+both alike; each reports operations per second over all its blocks, and in
+each block, so that the two can be compared turn by turn.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from bench.servers.profiling import window
 __all__ = ["BLOCKS", "CONCURRENCY", "Op", "block", "emit", "paired", "profiled"]
 
 CONCURRENCY = 8
-BLOCKS = 4
+BLOCKS = 8
 WARMUP = 0.3
 
 Op = Callable[[int], Awaitable[object]]
@@ -48,19 +49,26 @@ async def block(op: Op, duration: float, concurrency: int = CONCURRENCY) -> tupl
 
 async def paired(
     sides: dict[str, Op], *, duration: float, blocks: int = BLOCKS
-) -> dict[str, float]:
-    """Operations per second of each side over ``blocks`` alternating blocks each."""
+) -> dict[str, dict[str, Any]]:
+    """Each side's operations per second over ``blocks`` alternating blocks, and per block.
+
+    ``{"rates": {side: ops/s}, "blocks": {side: [ops/s of each block]}}``;
+    block ``i`` of every side belongs to the same turn.
+    """
     for op in sides.values():
         await block(op, WARMUP)
     counts = dict.fromkeys(sides, 0)
     seconds = dict.fromkeys(sides, 0.0)
+    per_block: dict[str, list[float]] = {name: [] for name in sides}
     names = list(sides)
     for i in range(blocks):
         for name in names if i % 2 == 0 else names[::-1]:
             count, elapsed = await block(sides[name], duration / blocks)
             counts[name] += count
             seconds[name] += elapsed
-    return {name: counts[name] / seconds[name] for name in names}
+            per_block[name].append(count / elapsed)
+    rates = {name: counts[name] / seconds[name] for name in names}
+    return {"rates": rates, "blocks": per_block}
 
 
 async def profiled(op: Op, *, duration: float, label: str) -> float:

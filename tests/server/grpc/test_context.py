@@ -95,3 +95,21 @@ async def test_a_context_rebuilt_with_replace_keeps_the_call_and_its_scope(
     # factories see the context the call began with.
     assert reply.message == "ada"
     assert events == ["open ada", "close"]
+
+
+async def test_each_call_has_a_context_of_its_own(greeter: GreeterKit) -> None:
+    seen = Seen()
+    app = _app(greeter, seen)
+    async with open_service(app), channel(app) as ch:
+        for name in ("ada", "grace"):
+            await greeter.stub(ch).SayHello(
+                greeter.pb2.HelloRequest(name="x"), metadata=(("x-user", name),)
+            )
+    first, second = seen
+    assert first is not second
+    assert [c.metadata["x-user"] for c in seen] == ["ada", "grace"]
+    assert first.method == second.method == "/lbtest.greeter.Greeter/SayHello"
+    # One class per method holds what its calls share; it still reads as the gRPC context.
+    assert type(first) is type(second)
+    assert repr(first).startswith("GrpcRequestContext(")
+    assert first != second

@@ -190,8 +190,9 @@ def _unary(prepared: _Call, metrics: MethodMetrics) -> Behavior:
     new = object.__new__
     # MethodMetrics.begin/end and the context's construction are written out
     # below: in a server switching threads on every call, each extra function
-    # run per call costs far more than its instructions (measured: about 3 % of
-    # a tiny call's throughput for the metrics, as much for the context).
+    # run per call costs far more than its instructions (measured on a 7-byte
+    # call: about 3 % of throughput for the two metric calls, about 2 % for a
+    # helper function that built the context).
     bounds, buckets, codes = metrics.bounds, metrics.buckets, metrics.codes
 
     async def behavior(request: Any, context: Context) -> Any:
