@@ -13,7 +13,8 @@ from lbtoolkit.plugins._support import describe
 from lbtoolkit.plugins.prometheus._config import Config, Options
 from lbtoolkit.plugins.prometheus._errors import PrometheusNotServingError, PrometheusServerError
 from lbtoolkit.plugins.prometheus._metrics import MetricFactory
-from lbtoolkit.plugins.prometheus._server import MetricsServer, bind
+from lbtoolkit.plugins.prometheus._server import MetricsServer
+from lbtoolkit.tools import listen_tcp
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -118,7 +119,7 @@ class PrometheusPlugin(MetricFactory):
             return
         host, port = config.server_listen, config.server_port
         try:
-            server = MetricsServer(bind(host, port), config.server_path, self.registry)
+            server = MetricsServer(listen_tcp(host, port), config.server_path, self.registry)
             await server.start()
         except (OSError, TimeoutError) as error:
             cause = describe(error)

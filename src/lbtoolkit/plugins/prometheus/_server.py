@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import make_asgi_app
 
-from lbtoolkit.tools._listen import listen_tcp
 from lbtoolkit.tools._uvicorn import start_server
 
 if TYPE_CHECKING:
@@ -15,14 +14,9 @@ if TYPE_CHECKING:
     import uvicorn
     from prometheus_client import CollectorRegistry
 
-__all__ = ["MetricsServer", "bind"]
+__all__ = ["MetricsServer"]
 
 Scope = dict[str, Any]
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket; binding here (not in uvicorn) makes errors ours and port 0 readable."""
-    return listen_tcp(host, port, backlog=128)
 
 
 class _OnePath:
@@ -41,7 +35,11 @@ class _OnePath:
 
 
 class MetricsServer:
-    """Serves ``registry`` at ``path`` on an already bound socket."""
+    """Serves ``registry`` at ``path`` on an already bound socket.
+
+    Binding before uvicorn (with ``listen_tcp``) makes a bind error the
+    plugin's to report, and a port 0 readable.
+    """
 
     def __init__(self, sock: socket.socket, path: str, registry: CollectorRegistry) -> None:
         self._sock = sock
