@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 __all__ = [
     "LazyRequestContext",
     "method_context_type",
-    "new_lazy_context",
     "new_method_context",
     "set_peer",
     "set_raw",
@@ -37,13 +36,15 @@ class LazyRequestContext(RequestContext):
 
     Subclasses (one per transport) say how to read the metadata
     (:meth:`_read_metadata`) and may turn other fields into properties read
-    from the transport's own objects. Calling the class with fields, as
-    ``dataclasses.replace`` does, gives a plain ``RequestContext`` holding them
-    (sharing this context's request scope if it was read).
+    from the transport's own objects. Contexts are made from a subclass per
+    method (:func:`method_context_type`), whose class holds ``method`` and
+    the container. Calling the class with fields, as ``dataclasses.replace``
+    does, gives a plain ``RequestContext`` holding them (sharing this
+    context's request scope if it was read).
     """
 
-    __slots__ = ("_container", "_metadata", "lazy_scope")
-    _container: AsyncContainer
+    __slots__ = ("_metadata", "lazy_scope")
+    _container: AsyncContainer  # on the per-method class
     _metadata: Mapping[str, str]  # left empty until first read
     lazy_scope: RequestScope | None
     """The request scope once ``scope`` was read, else ``None``."""
@@ -78,9 +79,7 @@ class LazyRequestContext(RequestContext):
 _new = object.__new__
 # Slot setters: a frozen dataclass refuses plain assignment, and these are the cheapest way in.
 set_raw = RequestContext.__dict__["raw"].__set__
-_set_method = RequestContext.__dict__["method"].__set__
 set_peer = RequestContext.__dict__["peer"].__set__
-_set_container = LazyRequestContext.__dict__["_container"].__set__
 _set_metadata = LazyRequestContext.__dict__["_metadata"].__set__
 set_scope = LazyRequestContext.__dict__["lazy_scope"].__set__
 
@@ -108,21 +107,5 @@ def new_method_context(context_type: type[C], raw: Any, peer: str | None) -> C:
     context: C = _new(context_type)
     set_raw(context, raw)
     set_peer(context, peer)
-    set_scope(context, None)
-    return context
-
-
-def new_lazy_context(
-    cls: type[C], raw: Any, method: str, peer: str | None, container: AsyncContainer
-) -> C:
-    """A ``cls`` context of ``method`` over the transport object ``raw``.
-
-    Request-scoped dependencies resolve in a scope entered from ``container``.
-    """
-    context: C = _new(cls)
-    set_raw(context, raw)
-    _set_method(context, method)
-    set_peer(context, peer)
-    _set_container(context, container)
     set_scope(context, None)
     return context

@@ -10,7 +10,7 @@ import lbtoolkit
 from lbtoolkit.server import RequestContext
 from lbtoolkit.server.grpc import Handler
 from lbtoolkit.testing import open_service
-from tests.server.grpc.support import GreeterKit, channel
+from tests.server.grpc.support import GreeterKit, GreeterService, channel
 
 
 class Seen(list[RequestContext]):
@@ -30,7 +30,9 @@ def _app(greeter: GreeterKit, seen: Seen, events: Events | None = None) -> lbtoo
     events = Events() if events is None else events
     app = greeter.new_app(set_service=False)
 
-    class Greeter(greeter.implementation):  # type: ignore[misc, name-defined]
+    class Greeter(GreeterService):
+        pb2 = greeter.pb2
+
         async def say_hello(self, request: Any, context: RequestContext) -> Any:
             seen.append(context)
             if request.name == "user":

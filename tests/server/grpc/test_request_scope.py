@@ -11,7 +11,7 @@ import pytest
 import lbtoolkit
 from lbtoolkit.server import NoRequestScopeError, RequestContext
 from lbtoolkit.testing import open_service
-from tests.server.grpc.support import GreeterKit, channel
+from tests.server.grpc.support import GreeterKit, GreeterService, channel
 
 
 class Events(list[str]):
@@ -33,7 +33,9 @@ def new_app(greeter: GreeterKit, events: Events) -> lbtoolkit.Service:
         yield Session(context.metadata.get("x-user", "anonymous"))
         events.append("close")
 
-    class Greeter(greeter.implementation):  # type: ignore[misc, name-defined]
+    class Greeter(GreeterService):
+        pb2 = greeter.pb2
+
         async def say_hello(self, request: Any, context: RequestContext) -> Any:
             if request.name == "session":
                 session = await context.get(Session)
@@ -84,7 +86,9 @@ async def test_a_failing_finalizer_is_logged_and_the_answer_kept(
         yield Session("ada")
         raise RuntimeError("rollback failed")
 
-    class Greeter(greeter.implementation):  # type: ignore[misc, name-defined]
+    class Greeter(GreeterService):
+        pb2 = greeter.pb2
+
         async def say_hello(self, request: Any, context: RequestContext) -> Any:
             session = await context.get(Session)
             return greeter.pb2.HelloReply(message=f"Hello, {session.user}, {request.name}!")

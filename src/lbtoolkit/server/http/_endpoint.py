@@ -12,7 +12,11 @@ from starlette.responses import Response
 
 from lbtoolkit.errors import StatusError
 from lbtoolkit.server._context import RequestContext
-from lbtoolkit.server._lazy_context import LazyRequestContext, new_lazy_context
+from lbtoolkit.server._lazy_context import (
+    LazyRequestContext,
+    method_context_type,
+    new_method_context,
+)
 from lbtoolkit.server.http._responses import error_response, json_error
 
 if TYPE_CHECKING:
@@ -48,10 +52,12 @@ def rpc_endpoint(
     reads_body = binding.reads_body
     build = binding.request
     render = binding.response
+    context_type = method_context_type(HttpRequestContext, grpc_path, container)
 
     async def endpoint(request: Request) -> Response:
         asgi = request.scope
-        context = new_lazy_context(HttpRequestContext, request, grpc_path, None, container)
+        # The peer is read from the request when asked for (see HttpRequestContext).
+        context = new_method_context(context_type, request, None)
         try:
             body = await _body_of(request) if reads_body else b""
             message = build(body, asgi["path_params"], asgi["query_string"])
