@@ -1,41 +1,92 @@
-# Two entry points: `make demo` and `make test`. Both create the virtualenv on first use.
+# Two entry points: `make demo` and `make test`. Both create the virtualenv
+# from uv.lock on first use and re-sync it whenever the lock changes.
 PYTHON ?= python3
-VENV := .venv
+UV_VERSION := 0.13.8
+# uv itself lives in a small virtualenv of its own, so that syncing .venv to
+# the lock never removes the tool doing the syncing.
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+export UV_PYTHON := $(PYTHON)
+LOCKED := $(VENV)/.synced-$(shell cat uv.lock pyproject.toml 2>/dev/null | sha1sum | cut -c1-12)
+# What `lint`, `typecheck` and `unit` need first; test-latest and test-oldest
+# bring their own environment and empty it.
+SYNC ?= $(LOCKED)
+PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck unit bench services clean
+.PHONY: demo test test-all test-faults test-latest test-oldest test-slow lint typecheck unit \
+	bench lock services clean
 
-$(STAMP): pyproject.toml
+$(UV):
 	$(PYTHON) scripts/check-python.py
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	rm -f $(VENV)/.installed-*
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(LOCKED): $(UV) uv.lock pyproject.toml
+	$(UV) sync --locked --quiet --group test
+	rm -f $(VENV)/.synced-*
 	touch $@
+
+# Refresh uv.lock to the newest releases the ranges in pyproject.toml allow.
+lock: $(UV)
+	$(UV) lock --upgrade
 
 services:
 	bash scripts/ensure-services.sh postgres redis rabbitmq
 
-demo: $(STAMP)
+# `exec` hands the recipe's process to Python, so a SIGTERM sent to the PID
+# make started reaches the service itself.
+demo: $(SYNC)
 	bash scripts/ensure-services.sh redis
-	PYTHONPATH=examples/demo $(BIN)/python -m greeter_demo
+	PYTHONPATH=examples/demo exec $(BIN)/python -m greeter_demo
 
-lint: $(STAMP)
+lint: $(SYNC)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(SYNC)
 	$(BIN)/mypy src tests examples
 
-unit: $(STAMP) services
-	$(BIN)/python -m pytest
+# Unit and integration tests in random order (the seed is printed first),
+# with branch coverage and its gate (pyproject.toml, [tool.coverage.report]).
+unit: $(SYNC) services
+	$(BIN)/python -m pytest -m "not slow" --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 test: lint typecheck unit
 
-bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
+# The tests `make test` leaves out for time: a fresh clone's `make test`, ...
+test-slow: $(SYNC) services
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+test-all: test test-slow
+
+# The fault suite alone (make test runs it too): outages, restarts, signals, fuzz.
+test-faults: $(SYNC) services
+	$(BIN)/python -m pytest -m faults -p no:randomly -rA $(PYTEST_ARGS)
+
+# The whole suite on the newest release of every dependency, in its own virtualenv.
+test-latest: $(UV) services
+	rm -rf .venv-latest
+	$(UV) venv --quiet .venv-latest
+	UV_PROJECT_ENVIRONMENT= VIRTUAL_ENV=.venv-latest $(UV) pip install --quiet \
+		--resolution highest --upgrade -e . --group test
+	$(MAKE) --no-print-directory VENV=.venv-latest SYNC= test
+
+# The tests on the lowest versions pyproject.toml's ranges allow. Linters and
+# stubs are not part of the library's ranges: lint and type checks run in the
+# locked and latest environments.
+test-oldest: $(UV) services
+	rm -rf .venv-oldest
+	$(UV) venv --quiet .venv-oldest
+	UV_PROJECT_ENVIRONMENT= VIRTUAL_ENV=.venv-oldest $(UV) pip install --quiet \
+		--resolution lowest-direct -e '.[all]' --group test
+	$(MAKE) --no-print-directory VENV=.venv-oldest SYNC= unit
+
+bench: $(SYNC)
+	$(UV) sync --locked --quiet --inexact --group test --group bench
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-latest .venv-oldest $(TOOLS) .mypy_cache .ruff_cache .coverage

@@ -8,6 +8,7 @@ from lbtoolkit._exceptions import LbToolkitError
 from lbtoolkit.runtime import (
     DependencyError,
     HelpShown,
+    HookNameError,
     HookSignatureError,
     LifecycleStateError,
     Meta,
@@ -15,6 +16,7 @@ from lbtoolkit.runtime import (
     Runtime,
     Service,
     StartError,
+    StartInterruptedError,
     StopError,
     new_service,
 )
@@ -24,6 +26,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DependencyError",
     "HelpShown",
+    "HookNameError",
     "HookSignatureError",
     "LbToolkitError",
     "LifecycleStateError",
@@ -33,6 +36,7 @@ __all__ = [
     "Scope",
     "Service",
     "StartError",
+    "StartInterruptedError",
     "StopError",
     "new_service",
 ]

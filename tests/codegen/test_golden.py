@@ -73,7 +73,9 @@ def test_file_level_plugins_follow_the_guide(tmp_path: Path) -> None:
         ("queue", "QueuePlugin", "rabbitmq"),
     ]:
         assert f"class {protocol}({module}.Plugin, Protocol):" in text
-        assert f'{module}.Options(name="{prefix}")' in text
+        assert f'    instance_name: Literal["{prefix}"]\n' in text
+        assert f'{module}.new_plugin(app.runtime, {module}.Options(name="{prefix}"))' in text
+        assert f"plugin_{prefix} = as_{prefix}_plugin(\n" in text
         provide = f'lambda: plugin_{prefix}, provides={protocol}, name="{prefix}")'
         assert f"app.runtime.plugin.provide({provide}" in text
 

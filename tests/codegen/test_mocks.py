@@ -22,6 +22,7 @@ def test_plugin_mock_checks_names_and_signatures(on_path: Path) -> None:
     with pytest.raises(AttributeError):
         plugin.do_nothing()
     assert plugin.client is not None  # annotated on the Protocol, no method
+    assert plugin.instance_name == "myplugin"  # the instance's own, as on a real plugin
 
 
 async def test_async_plugin_methods_are_awaitable(on_path: Path) -> None:

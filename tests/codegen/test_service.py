@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from lbtoolkit.client import ChannelPool, GrpcChannel
 from lbtoolkit.server import ServerKind
-from lbtoolkit.testing import open_service
+from lbtoolkit.testing import new_test_runtime, open_service
 from tests.codegen.support import annotate, typed_module
 
 if TYPE_CHECKING:
@@ -28,18 +27,13 @@ GUIDE_ENVIRONMENT = {
     "MYSERVICE_DATA_CACHE_DATABASE": "1",
 }
 
-
-@pytest.fixture(autouse=True)
-def _process(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The service reads the process's arguments (for --help) and environment.
-    monkeypatch.setattr(sys, "argv", ["myservice"])
-    for name, value in GUIDE_ENVIRONMENT.items():
-        monkeypatch.setenv(name, value)
+# The service reads these instead of the process's environment and arguments.
+ISOLATED: dict[str, Any] = {"environ": GUIDE_ENVIRONMENT, "argv": []}
 
 
 def test_config_table_lists_every_plugin_instance(on_path: Path) -> None:
     toolkit = typed_module(on_path)
-    app = toolkit.new_my_service_service("myservice", env_prefix="MYSERVICE")
+    app = toolkit.new_my_service_service("myservice", env_prefix="MYSERVICE", **ISOLATED)
     table = app.config.print_table(all=True)
     for variable in [
         "MYSERVICE_PRIMARY_DB_HOST",
@@ -60,16 +54,16 @@ def test_config_table_lists_every_plugin_instance(on_path: Path) -> None:
 
 def test_service_level_plugins_belong_to_their_service(on_path: Path) -> None:
     toolkit = typed_module(on_path)
-    table = toolkit.new_reports_service("reports", env_prefix="MYSERVICE").config.print_table(
-        all=True
-    )
+    table = toolkit.new_reports_service(
+        "reports", env_prefix="MYSERVICE", **ISOLATED
+    ).config.print_table(all=True)
     assert "MYSERVICE_PRIMARY_DB_HOST" in table
     assert "MYSERVICE_PGSQL_HOST" not in table
 
 
 async def test_each_typed_parameter_gets_its_instance(on_path: Path) -> None:
     toolkit = typed_module(on_path)
-    app = toolkit.new_worker_service("myservice", env_prefix="MYSERVICE")
+    app = toolkit.new_worker_service("myservice", env_prefix="MYSERVICE", **ISOLATED)
     seen: dict[str, Any] = {}
 
     def check(primary: Any, analytics: Any, session: Any, data: Any, custom: Any) -> None:
@@ -93,14 +87,63 @@ async def test_each_typed_parameter_gets_its_instance(on_path: Path) -> None:
         assert seen["data"].database() == 1
         assert await seen["data"].get("k") == "data_cache:k"
         seen["custom"].do_something()
+        names = {key: plugin.instance_name for key, plugin in seen.items()}
+    assert names == {
+        "primary": "primary_db",
+        "analytics": "analytics_db",
+        "session": "session_cache",
+        "data": "data_cache",
+        "custom": "myplugin",
+    }
 
 
-async def test_services_accessor_is_injected(
-    on_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("MYSERVICE_CLIENT_REPORTS_TARGET", "reports.internal:9000")
+def test_as_plugin_names_the_object_itself(on_path: Path) -> None:
     toolkit = typed_module(on_path)
-    app = toolkit.new_worker_service("myservice", env_prefix="MYSERVICE")
+    fakesql = importlib.import_module("fakesql")
+    plugin = fakesql.new_plugin(new_test_runtime(environ={}), fakesql.Options(name="sql"))
+    assert toolkit.as_primary_db_plugin(plugin) is plugin
+    assert plugin.instance_name == "primary_db"
+    assert toolkit.as_primary_db_plugin(plugin) is plugin  # naming it again changes nothing
+
+
+def test_an_instance_cannot_become_another(on_path: Path) -> None:
+    toolkit = typed_module(on_path)
+    fakesql = importlib.import_module("fakesql")
+    plugin = fakesql.new_plugin(new_test_runtime(environ={}), fakesql.Options(name="sql"))
+    toolkit.as_primary_db_plugin(plugin)
+    with pytest.raises(ValueError, match="is already the instance") as error:
+        toolkit.as_analytics_db_plugin(plugin)
+    assert str(error.value) == (
+        'plugin "analytics_db": this _Plugin is already the instance "primary_db"; '
+        "build one plugin object per instance"
+    )
+    assert plugin.instance_name == "primary_db"
+
+
+def test_a_plugin_that_cannot_take_its_name_is_named_in_the_error(on_path: Path) -> None:
+    toolkit = typed_module(on_path)
+
+    class SlottedSql:
+        __slots__ = ()
+
+        def dsn(self) -> str:
+            return "postgresql://"
+
+    with pytest.raises(TypeError) as error:
+        toolkit.as_primary_db_plugin(SlottedSql())
+    refused = error.value.__cause__  # Python's own words, which vary between versions
+    assert isinstance(refused, AttributeError)
+    assert str(error.value) == (
+        'plugin "primary_db": cannot set instance_name on a '
+        "test_a_plugin_that_cannot_take_its_name_is_named_in_the_error.<locals>.SlottedSql "
+        f"({refused}); let the class take the attribute"
+    )
+
+
+async def test_services_accessor_is_injected(on_path: Path) -> None:
+    toolkit = typed_module(on_path)
+    environ = {**GUIDE_ENVIRONMENT, "MYSERVICE_CLIENT_REPORTS_TARGET": "reports.internal:9000"}
+    app = toolkit.new_worker_service("myservice", env_prefix="MYSERVICE", environ=environ, argv=[])
     seen: list[Any] = []
 
     def keep(services: Any) -> None:
@@ -118,7 +161,7 @@ async def test_services_accessor_is_injected(
 
 def test_constructor_declares_the_spec(on_path: Path) -> None:
     toolkit = typed_module(on_path)
-    app = toolkit.new_my_service_service("myservice")
+    app = toolkit.new_my_service_service("myservice", **ISOLATED)
     (spec,) = app.server.declared
     assert spec is toolkit.MY_SERVICE_SPEC
     assert spec.servers == (ServerKind.GRPC, ServerKind.HTTP)
@@ -132,7 +175,7 @@ def test_constructor_declares_the_spec(on_path: Path) -> None:
 
 def test_register_provides_the_implementation(on_path: Path) -> None:
     toolkit = typed_module(on_path)
-    app = toolkit.new_my_service_service("myservice")
+    app = toolkit.new_my_service_service("myservice", **ISOLATED)
     provided: list[tuple[object, object]] = []
     app.provide = lambda constructor, *, provides=None: provided.append((constructor, provides))
 
@@ -155,7 +198,7 @@ async def test_guide_multi_instance_example_on_the_real_plugins(
 ) -> None:
     monkeypatch.syspath_prepend(str(generated))
     toolkit = importlib.import_module("gen_guide_multi_instance.multi_instance_toolkit")
-    app = toolkit.new_my_service_service("myservice", env_prefix="MYSERVICE")
+    app = toolkit.new_my_service_service("myservice", env_prefix="MYSERVICE", **ISOLATED)
     table = app.config.print_table(all=True)
     for variable in [
         "MYSERVICE_PRIMARY_DB_HOST",
@@ -178,5 +221,7 @@ async def test_guide_multi_instance_example_on_the_real_plugins(
         ("session_cache", toolkit.SessionCachePlugin),
         ("data_cache", toolkit.DataCachePlugin),
     ]:
-        assert await app.runtime.injector.get(protocol) is by_owner[f'plugin "{prefix}"']
+        plugin = by_owner[f'plugin "{prefix}"']
+        assert await app.runtime.injector.get(protocol) is plugin
+        assert plugin.instance_name == prefix
     assert len(by_owner) == 4

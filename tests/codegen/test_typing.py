@@ -22,7 +22,8 @@ def mypy_result(generated: Path, tmp_path_factory: pytest.TempPathFactory) -> My
         shutil.copyfile(source, generated / source.name.removesuffix(".in"))
     targets = ["-p", "gen_typed", "-p", "gen_go"]
     targets += [arg for path in generated.glob("gen_guide_*") for arg in ("-p", path.name)]
-    targets += ["-m", "user_service", "-m", "wrong_plugin", "-m", "wrong_server"]
+    users = ["user_service", "wrong_instance", "wrong_plugin", "wrong_server"]
+    targets += [arg for name in users for arg in ("-m", name)]
     return run_mypy(generated, targets, tmp_path_factory.mktemp("mypy_cache"))
 
 
@@ -39,6 +40,19 @@ def test_sql_plugin_where_the_cache_is_expected_fails(mypy_result: MypyResult) -
     errors = mypy_result.errors_in("wrong_plugin.py")
     assert len(errors) == 1, mypy_result.output
     assert 'incompatible type "PgsqlPlugin"; expected "RedisPlugin"' in errors[0]
+
+
+def test_one_instance_where_another_of_its_plugin_is_expected_fails(
+    mypy_result: MypyResult,
+) -> None:
+    errors = mypy_result.errors_in("wrong_instance.py")
+    assert len(errors) == 1, mypy_result.output
+    # Line 14 passes the analytics database; line 13 passes the primary one and type-checks.
+    assert "wrong_instance.py:14: error: " in errors[0]
+    assert 'incompatible type "AnalyticsDbPlugin"; expected "PrimaryDbPlugin"' in errors[0]
+    assert "instance_name: expected \"Literal['primary_db']\", got \"Literal['analytics_db']\"" in (
+        mypy_result.output
+    )
 
 
 def test_rpc_server_with_a_wrong_request_type_fails(mypy_result: MypyResult) -> None:

@@ -23,7 +23,7 @@ def test_config_error_lists_every_issue_and_hints() -> None:
             ConfigIssue("MYSERVICE_PGSQL_PASSWORD", "required environment variable not set", OWNER),
             ConfigIssue(
                 "MYSERVICE_PGSQL_*",
-                "Value error, no host",
+                "no host",
                 OWNER,
                 hint="set MYSERVICE_PGSQL_HOST or MYSERVICE_PGSQL_DSN",
             ),
@@ -34,7 +34,7 @@ def test_config_error_lists_every_issue_and_hints() -> None:
         "  MYSERVICE_PGSQL_USERNAME: required environment variable not set\n"
         "  MYSERVICE_PGSQL_PORT: 'abc' is not a valid integer\n"
         "  MYSERVICE_PGSQL_PASSWORD: required environment variable not set\n"
-        "  MYSERVICE_PGSQL_*: Value error, no host\n"
+        "  MYSERVICE_PGSQL_*: no host\n"
         "Hint: set MYSERVICE_PGSQL_USERNAME and MYSERVICE_PGSQL_PASSWORD"
         " (run the service with --help to list every variable)\n"
         "Hint: set MYSERVICE_PGSQL_HOST or MYSERVICE_PGSQL_DSN"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import uuid
 from pathlib import Path
 
 import grpc
@@ -33,9 +33,8 @@ def test_checked_in_generated_code_is_fresh(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
-async def test_demo_answers_alike_over_grpc_and_http(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys, "argv", ["greeter"])
-    for variable, value in {
+async def test_demo_answers_alike_over_grpc_and_http() -> None:
+    environ = {
         "DEMO_GREETER_GRPC_SERVER_LISTEN": "127.0.0.1",
         "DEMO_GREETER_GRPC_SERVER_PORT": "0",
         "DEMO_GREETER_SERVER_LISTEN": "127.0.0.1",
@@ -43,10 +42,9 @@ async def test_demo_answers_alike_over_grpc_and_http(monkeypatch: pytest.MonkeyP
         "DEMO_PROBES_SERVER_LISTEN": "127.0.0.1",
         "DEMO_PROBES_SERVER_PORT": "0",
         "DEMO_CACHE_ADDR": "127.0.0.1:6379",
-    }.items():
-        monkeypatch.setenv(variable, value)
-    name = f"tester-{id(monkeypatch)}"
-    async with open_service(build()) as app:
+    }
+    name = f"tester-{uuid.uuid4().hex}"
+    async with open_service(build(environ=environ, argv=[])) as app:
         base = f"http://127.0.0.1:{app.server.http.port}"
         async with httpx.AsyncClient(base_url=base, timeout=5) as client:
             first = (await client.get(f"/v1/hello/{name}")).json()

@@ -1,41 +1,16 @@
-"""The helpers and base errors several plugins share."""
+"""The helpers and base errors several plugins share (the test builder: tests/testing)."""
 
 from __future__ import annotations
 
 import pytest
-from pydantic import BaseModel
 
 from lbtoolkit import LbToolkitError
-from lbtoolkit.config import ConfigError
 from lbtoolkit.plugins import prometheus, rabbitmq, sentry
 from lbtoolkit.plugins._support import (
     PluginAddressError,
     PluginConnectionError,
-    build_test_plugin,
     describe,
 )
-from lbtoolkit.runtime import Runtime
-
-
-class _Settings(BaseModel):
-    port: int = 1
-
-
-def _factory(runtime: Runtime, prefix: str) -> tuple[Runtime, _Settings]:
-    return runtime, runtime.config.parse(_Settings, prefix, owner="under test")
-
-
-def test_build_test_plugin_reads_only_the_given_environ(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CACHE_PORT", "9")
-    _, settings = build_test_plugin(_factory, "cache", None)
-    assert settings.port == 1
-    _, settings = build_test_plugin(_factory, "cache", {"CACHE_PORT": "7"})
-    assert settings.port == 7
-
-
-def test_build_test_plugin_raises_config_errors_at_once() -> None:
-    with pytest.raises(ConfigError, match="CACHE_PORT"):
-        build_test_plugin(_factory, "cache", {"CACHE_PORT": "many"})
 
 
 def test_describe_names_the_type_and_blanks_secrets() -> None:

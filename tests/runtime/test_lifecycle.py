@@ -315,3 +315,30 @@ async def test_invoke_runs_after_packages_pre_start_with_dependencies(
     await app.stop()
     assert events.index("invoke(db)") == events.index("db.pre_start") + 1
     assert events.index("invoke(db)") < events.index("db.on_start_sync")
+
+
+async def test_every_constructor_runs_before_the_first_pre_start(
+    make_service: ServiceFactory,
+) -> None:
+    events: list[str] = []
+    app = make_service()
+
+    def build_plugin() -> Recorder:
+        events.append("plugin constructed")
+        return Recorder("db", events)
+
+    class Package(Recorder):
+        def __init__(self) -> None:
+            events.append("package constructed")
+            super().__init__("pkg", events)
+
+    app.runtime.plugin.provide(build_plugin, name="db")
+    app.register_package(Package)
+    await app.start()
+    await app.stop()
+    assert events[:4] == [
+        "plugin constructed",
+        "package constructed",
+        "db.pre_start",
+        "pkg.pre_start",
+    ]

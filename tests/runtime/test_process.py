@@ -3,47 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-APP = Path(__file__).parent / "apps" / "recording_service.py"
+from tests.runtime.processes import events, run_app, wait_for
 
-
-def run_app(
-    tmp_path: Path, *args: str, mode: str = "ok", env: dict[str, str] | None = None
-) -> subprocess.Popen[str]:
-    environ = {
-        "PATH": os.environ["PATH"],
-        "RECORD_FILE": str(tmp_path / "events"),
-        "MODE": mode,
-        **(env or {}),
-    }
-    return subprocess.Popen(
-        [sys.executable, str(APP), *args],
-        env=environ,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def events(tmp_path: Path) -> list[str]:
-    path = tmp_path / "events"
-    return path.read_text().splitlines() if path.exists() else []
-
-
-def wait_for(tmp_path: Path, event: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while event not in events(tmp_path):
-        assert time.monotonic() < deadline, f"{event!r} not seen; events: {events(tmp_path)}"
-        time.sleep(0.02)
+APP = "recording_service"
 
 
 @pytest.mark.parametrize("word", ["-h", "--help", "h", "help"])
@@ -51,7 +19,7 @@ def test_help_prints_required_variables_and_exits_0_without_hooks(
     tmp_path: Path, word: str
 ) -> None:
     # REC_PGSQL_USERNAME is required and missing: help must still work.
-    proc = run_app(tmp_path, word)
+    proc = run_app(APP, tmp_path, word)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert out.startswith("recorder\nRecords its hooks\n\nUsage:\n")
@@ -66,7 +34,7 @@ def test_help_prints_required_variables_and_exits_0_without_hooks(
 def test_help_all_lists_every_variable_in_registration_order_without_secrets(
     tmp_path: Path,
 ) -> None:
-    proc = run_app(tmp_path, "help", "--all", env={"REC_PGSQL_PORT": "abc"})
+    proc = run_app(APP, tmp_path, "help", "--all", env={"REC_PGSQL_PORT": "abc"})
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     names = [
@@ -88,7 +56,7 @@ def test_help_all_lists_every_variable_in_registration_order_without_secrets(
 
 
 def test_help_yaml_is_valid_yaml(tmp_path: Path) -> None:
-    proc = run_app(tmp_path, "help", "--yaml", "--all", "--without-comments")
+    proc = run_app(APP, tmp_path, "help", "--yaml", "--all", "--without-comments")
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     document = out[out.index("---") :]
@@ -98,7 +66,7 @@ def test_help_yaml_is_valid_yaml(tmp_path: Path) -> None:
 
 
 def test_sigterm_runs_stop_hooks_and_exits_0(tmp_path: Path) -> None:
-    proc = run_app(tmp_path, env={"REC_PGSQL_USERNAME": "app"})
+    proc = run_app(APP, tmp_path, env={"REC_PGSQL_USERNAME": "app"})
     try:
         wait_for(tmp_path, "started")
         proc.send_signal(signal.SIGTERM)
@@ -118,7 +86,7 @@ def test_sigterm_runs_stop_hooks_and_exits_0(tmp_path: Path) -> None:
 
 
 def test_stop_with_error_exits_non_zero(tmp_path: Path) -> None:
-    proc = run_app(tmp_path, mode="stop_with_error", env={"REC_PGSQL_USERNAME": "app"})
+    proc = run_app(APP, tmp_path, mode="stop_with_error", env={"REC_PGSQL_USERNAME": "app"})
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 1
     assert "stopping because of an error: lost the upstream" in err
@@ -126,7 +94,7 @@ def test_stop_with_error_exits_non_zero(tmp_path: Path) -> None:
 
 
 def test_start_failure_exits_1_with_the_culprit_and_no_traceback(tmp_path: Path) -> None:
-    proc = run_app(tmp_path, mode="fail_pre_start", env={"REC_PGSQL_USERNAME": "app"})
+    proc = run_app(APP, tmp_path, mode="fail_pre_start", env={"REC_PGSQL_USERNAME": "app"})
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 1
     assert (
@@ -138,6 +106,7 @@ def test_start_failure_exits_1_with_the_culprit_and_no_traceback(tmp_path: Path)
 
 def test_all_configuration_problems_are_reported_together(tmp_path: Path) -> None:
     proc = run_app(
+        APP,
         tmp_path,
         env={
             "REC_SHUTDOWN_TIMEOUT": "soon",
@@ -155,7 +124,7 @@ def test_all_configuration_problems_are_reported_together(tmp_path: Path) -> Non
 
 
 def test_json_logs_carry_the_service_name(tmp_path: Path) -> None:
-    proc = run_app(tmp_path, env={"REC_PGSQL_USERNAME": "app", "REC_LOG_FORMAT": "json"})
+    proc = run_app(APP, tmp_path, env={"REC_PGSQL_USERNAME": "app", "REC_LOG_FORMAT": "json"})
     try:
         wait_for(tmp_path, "started")
         proc.send_signal(signal.SIGTERM)
@@ -169,7 +138,7 @@ def test_json_logs_carry_the_service_name(tmp_path: Path) -> None:
 
 
 def test_second_sigint_forces_exit_while_a_stop_hook_hangs(tmp_path: Path) -> None:
-    proc = run_app(tmp_path, mode="stuck_stop", env={"REC_PGSQL_USERNAME": "app"})
+    proc = run_app(APP, tmp_path, mode="stuck_stop", env={"REC_PGSQL_USERNAME": "app"})
     try:
         wait_for(tmp_path, "started")
         proc.send_signal(signal.SIGINT)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping, Sequence
 
 import lbtoolkit
 from greeter_demo.gen import greeter_pb2
@@ -58,10 +59,17 @@ class Greeter:
         return greeter_pb2.SetGreetingResponse(previous=text)
 
 
-def build() -> lbtoolkit.Service:
-    """The demo service, wired; ``run()`` it or start it in a test."""
+def build(
+    *, environ: Mapping[str, str] | None = None, argv: Sequence[str] | None = None
+) -> lbtoolkit.Service:
+    """The demo service, wired; ``run()`` it, or start it in a test with its own environment."""
     app = new_greeter_service(
-        "greeter", version="0.1.0", description="lbtoolkit demo: a greeter", env_prefix="DEMO"
+        "greeter",
+        version="0.1.0",
+        description="lbtoolkit demo: a greeter",
+        env_prefix="DEMO",
+        environ=environ,
+        argv=argv,
     )
     register_greeter_rpc_server(app, Greeter)
     return app

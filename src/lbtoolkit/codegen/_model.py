@@ -36,6 +36,11 @@ class PluginInstance:
         return f"plugin_{self.prefix}"
 
     @property
+    def as_function(self) -> str:
+        """The generated function naming a plugin object as this instance."""
+        return f"as_{self.prefix}_plugin"
+
+    @property
     def declared(self) -> str:
         return f"option {self.option}" + (f" of {self.where}" if self.where else "")
 

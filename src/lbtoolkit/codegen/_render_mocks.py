@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from lbtoolkit.codegen._imports import relative_module
 from lbtoolkit.codegen._names import snake
+from lbtoolkit.codegen._pycode import string
 from lbtoolkit.codegen._render import module_text
 from lbtoolkit.codegen._scope import ModuleScope, generated_module
 
@@ -15,15 +16,17 @@ if TYPE_CHECKING:
 __all__ = ["render_mocks"]
 
 # create_autospec sees methods, not attributes a Protocol only annotates;
-# those become plain mocks so that every declared member exists.
+# those become plain mocks so that every declared member exists, except the
+# ones given a value (a plugin instance's name).
 _AUTOSPEC = '''\
-def _autospec(spec: type[object]) -> Any:
+def _autospec(spec: type[object], **values: object) -> Any:
     """An instance mock of ``spec``: unknown attributes and wrong calls raise."""
     instance = mock.create_autospec(spec, instance=True)
     for klass in spec.__mro__:
         for name in vars(klass).get("__annotations__", {}):
             if not name.startswith("_"):
                 setattr(instance, name, mock.NonCallableMagicMock(name=name))
+    instance.configure_mock(**values)
     return instance'''
 
 
@@ -36,16 +39,20 @@ def render_mocks(model: FileModel, local: frozenset[str]) -> str:
     scope.stdlib("unittest", "mock")
     blocks = [_AUTOSPEC.splitlines()]
     exported: list[str] = []
-    targets = [(f"mock_{p.prefix}_plugin", p.protocol) for p in model.all_plugins]
-    targets += [(f"mock_{snake(c.class_name)}", c.class_name) for c in model.clients]
-    for function, target in targets:
+    targets = [
+        (f"mock_{p.prefix}_plugin", p.protocol, f"instance_name={string(p.prefix)}")
+        for p in model.all_plugins
+    ]
+    targets += [(f"mock_{snake(c.class_name)}", c.class_name, "") for c in model.clients]
+    for function, target, values in targets:
         scope.name(toolkit, target)
         exported.append(function)
+        arguments = f"{target}, {values}" if values else target
         blocks.append(
             [
                 f"def {function}() -> {any_}:",
                 f'    """A mock {target}: calls are checked against its signatures."""',
-                f"    return _autospec({target})",
+                f"    return _autospec({arguments})",
             ]
         )
     if model.clients:

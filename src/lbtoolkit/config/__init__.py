@@ -15,18 +15,54 @@ Each field of a config model is one environment variable, named
 
 from __future__ import annotations
 
+from lbtoolkit.config._constraints import (
+    ByteSize,
+    HttpPath,
+    Kind,
+    ListenAddress,
+    MessageSize,
+    NonNegativeDuration,
+    NonNegativeInt,
+    Port,
+    PositiveDuration,
+    PositiveInt,
+    RemotePort,
+    SampleRate,
+    check_host_name,
+)
 from lbtoolkit.config._controller import ConfigController
 from lbtoolkit.config._durations import format_duration, parse_duration
-from lbtoolkit.config._errors import ConfigError, ConfigIssue, ConfigModelError
+from lbtoolkit.config._errors import (
+    ConfigError,
+    ConfigIssue,
+    ConfigModelError,
+    UnreadVariablesError,
+)
 from lbtoolkit.config._fields import env, env_prefix
 from lbtoolkit.config._layout import Variable
+from lbtoolkit.config._unread import UnreadVariable
 
 __all__ = [
+    "ByteSize",
     "ConfigController",
     "ConfigError",
     "ConfigIssue",
     "ConfigModelError",
+    "HttpPath",
+    "Kind",
+    "ListenAddress",
+    "MessageSize",
+    "NonNegativeDuration",
+    "NonNegativeInt",
+    "Port",
+    "PositiveDuration",
+    "PositiveInt",
+    "RemotePort",
+    "SampleRate",
+    "UnreadVariable",
+    "UnreadVariablesError",
     "Variable",
+    "check_host_name",
     "env",
     "env_prefix",
     "format_duration",

@@ -14,6 +14,7 @@ from lbtoolkit.config._fields import normalize
 from lbtoolkit.config._layout import Layout, Variable, base_prefix, describe_model
 from lbtoolkit.config._parse import load
 from lbtoolkit.config._render import render_table, render_yaml
+from lbtoolkit.config._unread import UnreadVariable, find_unread
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -119,6 +120,23 @@ class ConfigController:
         issues = self.issues
         if issues:
             raise ConfigError(issues)
+
+    def unread_variables(
+        self, also_read: Callable[[str], bool] = lambda _name: False
+    ) -> list[UnreadVariable]:
+        """Variables under the service prefix that no parsed model reads, by name.
+
+        ``also_read`` recognises names read by something other than a config
+        model. Each comes with the closest known name, if one is close. A
+        controller without a service prefix finds none: without a prefix there
+        is no telling the service's variables from the rest of the environment.
+        """
+        prefix = base_prefix(self._service_prefix)
+        if not prefix:
+            return []
+        read = {name for entry in self._registrations for name in entry.names()}
+        known = [slot.name for entry in self._registrations for slot in entry.layout.slots]
+        return find_unread(self._environ, prefix, read, known, also_read)
 
     def variables(self) -> list[Variable]:
         """Every known variable: by parse order, then field order."""

@@ -12,7 +12,15 @@ from lbtoolkit._exceptions import LbToolkitError
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-__all__ = ["REQUIRED_NOT_SET", "ConfigError", "ConfigIssue", "ConfigModelError"]
+    from lbtoolkit.config._unread import UnreadVariable
+
+__all__ = [
+    "REQUIRED_NOT_SET",
+    "ConfigError",
+    "ConfigIssue",
+    "ConfigModelError",
+    "UnreadVariablesError",
+]
 
 REQUIRED_NOT_SET = "required environment variable not set"
 
@@ -61,6 +69,43 @@ class ConfigError(LbToolkitError, ValueError):
         return "\n".join(lines)
 
 
+class UnreadVariablesError(ConfigError):
+    """Variables under the service prefix that nothing reads, in strict mode.
+
+    ``switch`` is the variable that turned the warnings into this error
+    (``MYSERVICE_STRICT_ENV``); ``others`` are the configuration problems found
+    at the same time, listed below so that one round of fixes is enough. The
+    text names variables only, never their values.
+    """
+
+    def __init__(
+        self,
+        variables: Sequence[UnreadVariable],
+        switch: str,
+        others: Sequence[ConfigIssue] = (),
+    ) -> None:
+        unread = [
+            ConfigIssue(v.name, "not read by anything", "environment", _suggestion(v.suggestion))
+            for v in variables
+        ]
+        super().__init__([*unread, *others])
+        self.variables: tuple[UnreadVariable, ...] = tuple(variables)
+        self.switch = switch
+        self.others: tuple[ConfigIssue, ...] = tuple(others)
+
+    def __str__(self) -> str:
+        count = len(self.variables)
+        noun, them = ("variable is", "it") if count == 1 else ("variables are", "them")
+        lines = [f"{count} environment {noun} not read by anything ({self.switch} is true)"]
+        lines.extend(f"  {variable}" for variable in self.variables)
+        lines.append(
+            f"Hint: correct or remove {them}, or set {self.switch}=false to only warn at start"
+        )
+        if self.others:
+            lines.append(str(ConfigError(self.others)))
+        return "\n".join(lines)
+
+
 class ConfigModelError(LbToolkitError, TypeError):
     """A config model cannot be used: not a pydantic model, or badly declared.
 
@@ -87,6 +132,10 @@ def _describe(got: object) -> str:
     if isinstance(got, type):
         return f"class {got.__qualname__}"
     return f"an instance of {type(got).__qualname__}"
+
+
+def _suggestion(name: str) -> str:
+    return f"did you mean {name}?" if name else ""
 
 
 def _join(names: Iterable[str]) -> str:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from lbtoolkit.config._constraints import describe_rule
 from lbtoolkit.config._convert import MASK, display
 from lbtoolkit.config._errors import ConfigModelError
 from lbtoolkit.config._fields import EnvSpec, PrefixSpec, normalize, spec_of
@@ -26,7 +27,8 @@ class Variable:
 
     ``default`` is display text ("" when there is none; ``******`` for a
     secret); ``owner`` is who parsed it; ``aliases`` are the other full names
-    also read.
+    also read; ``rule`` is what a value must be (``0-65535``), from the
+    field's constraints.
     """
 
     name: str
@@ -37,6 +39,7 @@ class Variable:
     owner: str
     type_name: str
     aliases: tuple[str, ...] = ()
+    rule: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,7 @@ class Slot:
             owner=owner,
             type_name=type_name(self.annotation),
             aliases=self.aliases,
+            rule=describe_rule(self.annotation, self.field.metadata),
         )
 
 

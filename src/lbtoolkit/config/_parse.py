@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticUndefined
@@ -10,11 +10,13 @@ from pydantic_core import PydanticUndefined
 from lbtoolkit.config._convert import ConversionError, convert, reads_default
 from lbtoolkit.config._errors import REQUIRED_NOT_SET, ConfigIssue
 from lbtoolkit.config._types import MAPPING_ORIGINS, split_optional, zero_value
+from lbtoolkit.config._wording import explain
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from pydantic.fields import FieldInfo
+    from pydantic_core import ErrorDetails
 
     from lbtoolkit.config._layout import Layout, Slot
 
@@ -107,16 +109,21 @@ class _Reader:
                     (groups[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in groups),
                     self._layout.label,
                 )
-                self.issues.append(ConfigIssue(label, self._redact(error["msg"]), self._owner))
+                message = self._redact(explain(error, Any, ()))
+                self.issues.append(ConfigIssue(label, message, self._owner))
                 continue
             slot = slots[loc[:size]]
             bad.add(slot.path)
             if slot.path not in self._flagged:
-                self._flag(slot, self._message(slot, error["msg"], loc[size:]))
+                self._flag(slot, self._message(slot, error, loc[size:]))
         return bad
 
-    def _message(self, slot: Slot, message: str, rest: tuple[Any, ...]) -> str:
+    def _message(self, slot: Slot, error: ErrorDetails, rest: tuple[Any, ...]) -> str:
         base, _ = split_optional(slot.annotation)
+        if rest:
+            message = explain(error, _item_type(base, rest), ())
+        else:
+            message = explain(error, slot.annotation, slot.field.metadata)
         if rest and (get_origin(base) or base) in MAPPING_ORIGINS:
             message = f"key {rest[0]!r}: {message}"
         elif rest and isinstance(rest[0], int):
@@ -135,6 +142,19 @@ class _Reader:
     def _flag(self, slot: Slot, message: str, hint: str = "") -> None:
         self._flagged.add(slot.path)
         self.issues.append(ConfigIssue(slot.name, message, self._owner, hint))
+
+
+def _item_type(container: Any, rest: tuple[Any, ...]) -> Any:
+    """The type of the item of ``container`` an error inside it is about."""
+    args = get_args(container)
+    if not args:
+        return Any
+    if (get_origin(container) or container) in MAPPING_ORIGINS:
+        # A key's error ends with "[key]"; a value's with the key alone.
+        return args[0] if rest[-1] == "[key]" else args[-1]
+    if get_origin(container) is tuple and Ellipsis not in args and isinstance(rest[0], int):
+        return args[rest[0]] if rest[0] < len(args) else Any
+    return args[0]
 
 
 def _put(data: dict[str, Any], path: Path, value: Any) -> None:

@@ -35,7 +35,7 @@ def render_table(variables: Sequence[Variable], *, show_all: bool, no_comments: 
     for var in _select(variables, show_all=show_all):
         row = [var.name, var.default, "yes" if var.required else "no"]
         if not no_comments:
-            row.append(" ".join(var.description.split()))
+            row.append(" ".join(_described(var).split()))
         # Text cells: a "[" in a default must not be read as rich markup.
         table.add_row(*(Text(cell) for cell in row))
     out = io.StringIO()
@@ -75,8 +75,15 @@ def _select(variables: Iterable[Variable], *, show_all: bool) -> list[Variable]:
     return [var for var in variables if show_all or var.required]
 
 
+def _described(var: Variable) -> str:
+    """The description with the rule a value must follow: ``Port (0-65535)``."""
+    if not var.rule:
+        return var.description
+    return f"{var.description} ({var.rule})" if var.description else f"({var.rule})"
+
+
 def _comment(var: Variable) -> list[str]:
-    lines = var.description.splitlines()
+    lines = _described(var).splitlines()
     if var.required:
         lines = [f"(required) {lines[0]}" if lines else "(required)", *lines[1:]]
     return [f"# {line}".rstrip() for line in lines]

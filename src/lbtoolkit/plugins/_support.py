@@ -1,35 +1,63 @@
-"""What several plugins share: building a test plugin, describing a failure, address errors."""
+"""What plugin packages share: building a test plugin, describing a failure, address errors.
+
+``build_test_plugin`` and ``new_test_runtime`` are public (re-exported by
+``lbtoolkit.plugins`` and ``lbtoolkit.testing``): a plugin package builds its
+``new_test_plugin`` with them without importing ``lbtoolkit.testing``, which
+production code never does.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from lbtoolkit._exceptions import LbToolkitError
-from lbtoolkit.testing import new_test_runtime
+from lbtoolkit.runtime import Meta, Runtime
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from lbtoolkit.runtime import Runtime
-
-__all__ = ["PluginAddressError", "PluginConnectionError", "build_test_plugin", "describe"]
+__all__ = [
+    "PluginAddressError",
+    "PluginConnectionError",
+    "build_test_plugin",
+    "describe",
+    "new_test_runtime",
+]
 
 OptionsT = TypeVar("OptionsT")
 PluginT = TypeVar("PluginT")
 
 
-def build_test_plugin(
-    factory: Callable[[Runtime, OptionsT], PluginT],
-    options: OptionsT,
-    environ: Mapping[str, str] | None,
-) -> PluginT:
-    """``factory(runtime, options)`` on a runtime of its own that reads only ``environ``.
+def new_test_runtime(
+    name: str = "test",
+    *,
+    env_prefix: str = "",
+    environ: Mapping[str, str] | None = None,
+) -> Runtime:
+    """A runtime for building one plugin in isolation.
 
-    Raises ``ConfigError`` at once for bad or missing variables, where a
-    service would collect them and report them all when it starts.
+    It reads only ``environ`` (empty by default), never the process
+    environment nor the command line, so a test states every variable it
+    relies on.
+    """
+    return Runtime(Meta(name, None, None, env_prefix), environ=environ or {}, argv=[])
+
+
+def build_test_plugin(
+    new_plugin: Callable[[Runtime, OptionsT], PluginT],
+    options: OptionsT,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> PluginT:
+    """The guide's ``NewTestPlugin``: ``new_plugin(runtime, options)`` on a runtime of its own.
+
+    The runtime reads only ``environ``, under the plugin prefix alone
+    (``{"CACHE_PORT": "7"}`` for ``options.name == "cache"``). Raises
+    ``ConfigError`` at once for bad or missing variables, where a service
+    would collect them and report them all when it starts.
     """
     runtime = new_test_runtime(environ=environ)
-    plugin = factory(runtime, options)
+    plugin = new_plugin(runtime, options)
     runtime.config.raise_for_issues()
     return plugin
 

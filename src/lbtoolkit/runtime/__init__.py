@@ -6,10 +6,13 @@ from lbtoolkit.runtime._components import PackageManager, PluginManager
 from lbtoolkit.runtime._errors import (
     DependencyError,
     HelpShown,
+    HookNameError,
     HookSignatureError,
     LifecycleStateError,
+    MisnamedHook,
     PluginConstructionError,
     StartError,
+    StartInterruptedError,
     StopError,
 )
 from lbtoolkit.runtime._injector import Injector
@@ -21,11 +24,13 @@ from lbtoolkit.runtime._settings import ServiceSettings
 __all__ = [
     "DependencyError",
     "HelpShown",
+    "HookNameError",
     "HookSignatureError",
     "Injector",
     "Lifecycle",
     "LifecycleStateError",
     "Meta",
+    "MisnamedHook",
     "PackageManager",
     "PluginConstructionError",
     "PluginManager",
@@ -33,6 +38,7 @@ __all__ = [
     "Service",
     "ServiceSettings",
     "StartError",
+    "StartInterruptedError",
     "State",
     "StopError",
     "new_service",

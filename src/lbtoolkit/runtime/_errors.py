@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lbtoolkit._exceptions import LbToolkitError
@@ -12,10 +13,13 @@ if TYPE_CHECKING:
 __all__ = [
     "DependencyError",
     "HelpShown",
+    "HookNameError",
     "HookSignatureError",
     "LifecycleStateError",
+    "MisnamedHook",
     "PluginConstructionError",
     "StartError",
+    "StartInterruptedError",
     "StopError",
 ]
 
@@ -49,6 +53,43 @@ class StartError(LbToolkitError, RuntimeError):
         return text
 
 
+class StartInterruptedError(LbToolkitError, RuntimeError):
+    """A signal (or ``interrupt``) cut the start short; what had started was stopped again.
+
+    ``running`` names the hooks that were cancelled, ``"<owner> <hook>"`` each.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        step: str,
+        running: Sequence[str] = (),
+        *,
+        rollback_errors: Sequence[BaseException] = (),
+    ) -> None:
+        super().__init__(reason, step, running)
+        self.reason = reason
+        self.step = step
+        self.running = tuple(running)
+        self.rollback_errors = tuple(rollback_errors)
+
+    @property
+    def location(self) -> str:
+        """Where: ``plugins pre_start: plugin "db" pre_start cancelled`` (step, hooks)."""
+        if not self.running:
+            return self.step
+        return f"{self.step}: {', '.join(self.running)} cancelled"
+
+    def __str__(self) -> str:
+        text = (
+            f"start interrupted by {self.reason} at {self.location}; what had started was stopped"
+        )
+        if self.rollback_errors:
+            errors = "; ".join(_describe(e) for e in self.rollback_errors)
+            text += f" (rollback failed: {errors})"
+        return text
+
+
 class StopError(LbToolkitError, RuntimeError):
     """One or more stop hooks failed; every other hook still ran."""
 
@@ -76,6 +117,36 @@ class HookSignatureError(LbToolkitError, TypeError):
             f"{self.owner}: hook {self.hook} {self.problem}; lifecycle hooks take no "
             f"arguments. Hint: declare it as `async def {self.hook}(self) -> None`"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class MisnamedHook:
+    """A method named almost like a lifecycle hook, and the hook it should be."""
+
+    owner: str
+    cls: str
+    method: str
+    hook: str
+
+    def __str__(self) -> str:
+        return f"{self.owner}: {self.cls}.{self.method} -> rename it to {self.hook}"
+
+
+class HookNameError(LbToolkitError, TypeError):
+    """Plugins or packages have methods named almost like hooks; they would never run."""
+
+    def __init__(self, misnamed: Sequence[MisnamedHook]) -> None:
+        super().__init__(misnamed)
+        self.misnamed = tuple(misnamed)
+
+    def __str__(self) -> str:
+        lines = [f"{len(self.misnamed)} method(s) look like lifecycle hooks but would never run:"]
+        lines += [f"  {m}" for m in self.misnamed]
+        lines.append(
+            "Hint: hooks are found by their exact names: "
+            "pre_start, on_start_sync, on_start, on_stop_sync, on_stop"
+        )
+        return "\n".join(lines)
 
 
 class DependencyError(LbToolkitError, LookupError):

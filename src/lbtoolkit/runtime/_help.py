@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from lbtoolkit.runtime._settings import unread_variables
+
 if TYPE_CHECKING:
     from lbtoolkit.runtime._runtime import Runtime
 
@@ -18,16 +20,21 @@ def help_requested(argv: Sequence[str]) -> bool:
 
 
 def render_help(runtime: Runtime) -> str:
-    """Name, description, options and the variables (table or YAML)."""
+    """Name, description, options, the variables (table or YAML) and any unread variable.
+
+    With ``--yaml`` everything but the variables is written as YAML comments,
+    so that ``service help --all --yaml > config.yaml`` is a valid document.
+    """
     argv = set(runtime.argv)
     show_all = "--all" in argv
     no_comments = "--without-comments" in argv
+    as_yaml = "--yaml" in argv
     meta = runtime.meta
     title = meta.name if meta.version is None else f"{meta.name} {meta.version}"
-    lines = [title]
+    header = [title]
     if meta.description:
-        lines.append(meta.description)
-    lines += [
+        header.append(meta.description)
+    header += [
         "",
         "Usage:",
         f"  {meta.name} [help|-h|--help] [--all] [--yaml] [--without-comments]",
@@ -39,9 +46,15 @@ def render_help(runtime: Runtime) -> str:
         "",
         "Environment variables:" if show_all else "Required environment variables:",
     ]
-    if "--yaml" in argv:
-        body = runtime.config.print_yaml(all=show_all, no_comments=no_comments)
-    else:
-        body = runtime.config.print_table(all=show_all, no_comments=no_comments)
-    lines.append(body)
-    return "\n".join(lines)
+    unread = unread_variables(runtime)
+    warnings = ["", "Warnings:", *(f"  {variable}" for variable in unread)] if unread else []
+    if as_yaml:
+        body = runtime.config.print_yaml(all=show_all, no_comments=no_comments).rstrip("\n")
+        return "\n".join([*_commented(header), body, *_commented(warnings)])
+    body = runtime.config.print_table(all=show_all, no_comments=no_comments)
+    return "\n".join([*header, body, *warnings])
+
+
+def _commented(texts: Sequence[str]) -> list[str]:
+    # A description may span lines: each of them must start a comment.
+    return [f"# {line}".rstrip() for text in texts for line in text.splitlines() or [""]]

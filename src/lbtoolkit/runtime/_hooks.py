@@ -6,7 +6,9 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from lbtoolkit.runtime._errors import HookSignatureError
@@ -19,12 +21,18 @@ __all__ = [
     "check_signature",
     "run_concurrently",
     "run_in_order",
+    "tracking_running_hooks",
 ]
 
 # The guide's hook names, in snake_case. Any other method is left alone.
 HOOK_NAMES = ("pre_start", "on_start_sync", "on_start", "on_stop_sync", "on_stop")
 
 log = logging.getLogger("lbtoolkit.lifecycle")
+
+# The hooks running under a start, by id, so that an interrupted start can name
+# what it cut short. A context variable reaches every hook the start awaits,
+# also those in tasks it spawns (each copies the context, sharing the dict).
+_running: ContextVar[dict[int, Hook] | None] = ContextVar("lbtoolkit_running_hooks", default=None)
 
 
 @dataclass(slots=True)
@@ -38,6 +46,9 @@ class Hook:
 
     async def __call__(self) -> None:
         log.debug("%s %s: calling", self.owner, self.name)
+        running = _running.get()
+        if running is not None:
+            running[id(self)] = self
         started = time.perf_counter()
         try:
             result = self.fn()
@@ -45,6 +56,8 @@ class Hook:
                 await result
         finally:
             self.duration = time.perf_counter() - started
+            if running is not None:
+                running.pop(id(self), None)
         log.debug("%s %s: done in %.1f ms", self.owner, self.name, self.duration * 1e3)
 
     def __str__(self) -> str:
@@ -73,6 +86,16 @@ class Component:
 
     def hook(self, name: str) -> Hook | None:
         return self.hooks.get(name)
+
+
+@contextmanager
+def tracking_running_hooks(running: dict[int, Hook]) -> Iterator[None]:
+    """Within the block, every hook adds itself to ``running`` while it runs."""
+    token = _running.set(running)
+    try:
+        yield
+    finally:
+        _running.reset(token)
 
 
 def check_signature(owner: str, name: str, fn: object) -> None:

@@ -1,9 +1,11 @@
 """The lifecycle: ordered start with rollback, drained and bounded stop.
 
-Start: configuration -> dependency graph -> plugins (constructors, ``pre_start``
-in order) -> packages (likewise) -> invokes and server constructors -> probes
-and metrics servers -> servers listen -> plugins ``on_start_sync`` in order then
-``on_start`` concurrently -> packages likewise -> user start hooks -> ready.
+Start: configuration -> dependency graph -> plugin then package constructors ->
+hook names checked -> plugins ``pre_start`` in order -> packages likewise ->
+invokes and server constructors -> probes and metrics servers -> servers listen
+-> plugins ``on_start_sync`` in order then ``on_start`` concurrently -> packages
+likewise -> user start hooks -> ready. ``interrupt()`` (a signal) cancels the
+start wherever it is and rolls back, like a failure.
 
 Stop (and rollback, restricted to what started): not ready -> servers drain ->
 user stop hooks -> packages -> plugins (``on_stop_sync`` latest first, then
@@ -19,16 +21,19 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from lbtoolkit._exceptions import LbToolkitError
 from lbtoolkit.runtime._errors import (
     LifecycleStateError,
     PluginConstructionError,
     StartError,
+    StartInterruptedError,
     StopError,
 )
-from lbtoolkit.runtime._hooks import Hook, HookFailedError, run_in_order
+from lbtoolkit.runtime._hook_names import check_hook_names
+from lbtoolkit.runtime._hooks import Hook, HookFailedError, run_in_order, tracking_running_hooks
+from lbtoolkit.runtime._settings import check_environment
 
 if TYPE_CHECKING:
     from lbtoolkit.runtime._runtime import Runtime
@@ -58,6 +63,15 @@ class UserHooks:
     on_stop_sync: list[Hook]
 
 
+@dataclass(frozen=True, slots=True)
+class _Interruption:
+    """Why and where a start was interrupted: the step and the hooks then running."""
+
+    reason: str
+    step: str
+    running: tuple[str, ...]
+
+
 @dataclass(slots=True)
 class _Step:
     name: str
@@ -80,6 +94,10 @@ class Lifecycle:
         self._settled = asyncio.Event()
         self._stop_task: asyncio.Task[None] | None = None
         self._start_task: asyncio.Task[object] | None = None
+        self._step = ""
+        self._running: dict[int, Hook] = {}
+        self._cancellable = False
+        self._interruption: _Interruption | None = None
         self.error: BaseException | None = None
 
     def add_invoke(self, label: str, marker: type) -> None:
@@ -94,18 +112,15 @@ class Lifecycle:
         began = time.perf_counter()
         runtime = self._runtime
         try:
+            check_environment(runtime)
             runtime.config.raise_for_issues()
             runtime.injector.build()
         except LbToolkitError:
             self.state = State.FAILED
             self._settled.set()
             raise
-        step = "plugin constructors"
-        try:
-            for step, action in self._start_steps():  # noqa: B007 - `step` names a failure below
-                await action()
-        except BaseException as error:  # noqa: BLE001 - even a cancelled start rolls back
-            await self._roll_back(step, error)
+        with tracking_running_hooks(self._running):
+            await self._run_start_steps()
         self.state = State.STARTED
         runtime.tools.probes.started = True
         self._settled.set()
@@ -113,12 +128,44 @@ class Lifecycle:
             "service %s started in %.1f ms", runtime.meta.name, (time.perf_counter() - began) * 1e3
         )
 
+    def interrupt(self, reason: str) -> bool:
+        """Cancel a start in progress: the running hook is cancelled, what started is
+        stopped again, and ``start()`` raises ``StartInterruptedError`` naming ``reason``.
+
+        Returns whether a start was interrupted; outside the start steps (before,
+        after, or while a failed start rolls back) it does nothing.
+        """
+        if not self._cancellable or self._start_task is None:
+            return False
+        running = tuple(str(hook) for hook in self._running.values())
+        self._interruption = _Interruption(reason, self._step, running)
+        self._cancellable = False
+        self._start_task.cancel()
+        return True
+
+    async def _run_start_steps(self) -> None:
+        self._cancellable = True
+        try:
+            for step, action in self._start_steps():
+                self._step = step
+                await action()
+        except BaseException as error:  # noqa: BLE001 - even a cancelled start rolls back
+            self._cancellable = False
+            if self._interruption is not None:
+                await self._roll_back_interrupted(self._interruption)
+            await self._roll_back(self._step, error)
+        self._cancellable = False
+        if self._interruption is not None:
+            # A hook swallowed the cancellation and the start ran on: it never turns ready.
+            await self._roll_back_interrupted(self._interruption)
+
     def _start_steps(self) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
         runtime = self._runtime
         return [
             ("plugin constructors", runtime.plugin.build),
-            ("plugins pre_start", runtime.plugin.pre_start),
             ("package constructors", runtime.package.build),
+            ("hook names", self._check_hook_names),
+            ("plugins pre_start", runtime.plugin.pre_start),
             ("packages pre_start", runtime.package.pre_start),
             ("invokes", self._run_invokes),
             ("server constructors", self._prepare_servers),
@@ -129,7 +176,34 @@ class Lifecycle:
             ("user start hooks", self._start_user_hooks),
         ]
 
-    async def _roll_back(self, step: str, error: BaseException) -> None:
+    async def _check_hook_names(self) -> None:
+        check_hook_names((*self._runtime.plugin.components, *self._runtime.package.components))
+
+    async def _roll_back_interrupted(self, interruption: _Interruption) -> NoReturn:
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()  # the cancellation was ours and is handled here
+        located = StartInterruptedError(
+            interruption.reason, interruption.step, interruption.running
+        )
+        log.warning(
+            "start interrupted by %s at %s; stopping what started",
+            interruption.reason,
+            located.location,
+        )
+        failures = await self._run_stop_sequence()
+        self.state = State.FAILED
+        self._settled.set()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError  # cancelled from outside as well: that wins
+        raise StartInterruptedError(
+            interruption.reason,
+            interruption.step,
+            interruption.running,
+            rollback_errors=[e for _, e in failures],
+        )
+
+    async def _roll_back(self, step: str, error: BaseException) -> NoReturn:
         owner = hook = None
         cause = error
         if isinstance(error, HookFailedError):
@@ -214,7 +288,7 @@ class Lifecycle:
     async def _run_stop_sequence(self) -> list[tuple[str, BaseException]]:
         """Run every stop step within the shutdown timeout; gather all failures."""
         runtime = self._runtime
-        runtime.tools.probes.started = False
+        was_ready, runtime.tools.probes.started = runtime.tools.probes.started, False
         for task in list(self._background):
             task.cancel()
         steps = self._stop_plan()
@@ -223,6 +297,9 @@ class Lifecycle:
         timeout = runtime.settings.shutdown_timeout.total_seconds()
         try:
             async with asyncio.timeout(timeout):
+                # Not ready, still serving: load balancers notice before servers refuse calls.
+                if was_ready and runtime.settings.drain_delay:
+                    await asyncio.sleep(runtime.settings.drain_delay.total_seconds())
                 for step in steps:
                     await _run_step(step, done, failures)
         except TimeoutError as error:

@@ -8,9 +8,14 @@ import sys
 from datetime import UTC, datetime
 from typing import TextIO
 
-__all__ = ["JsonFormatter", "ServiceFilter", "configure_logging"]
+__all__ = ["LIBRARY_LOGGERS", "JsonFormatter", "ServiceFilter", "configure_logging"]
 
 _TEXT_FORMAT = "%(asctime)s %(levelname)-5s [%(service)s] %(name)s: %(message)s"
+
+# Libraries under the plugins and servers that report routine events at INFO
+# (SQLAlchemy's "Pool disposed" on every failed connect, uvicorn's "Shutting
+# down"): their INFO lines would drown the service's own.
+LIBRARY_LOGGERS = ("aio_pika", "aiormq", "asyncpg", "grpc", "sqlalchemy", "uvicorn")
 
 
 class ServiceFilter(logging.Filter):
@@ -44,7 +49,11 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(
     service: str, level: str, fmt: str, stream: TextIO | None = None
 ) -> logging.Handler:
-    """Install one handler on the root logger (replacing a previous one of ours)."""
+    """Install one handler on the root logger (replacing a previous one of ours).
+
+    The loggers of ``LIBRARY_LOGGERS`` keep to warnings and errors unless the
+    service logs at ``DEBUG``, where they follow it.
+    """
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(ServiceFilter(service))
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(_TEXT_FORMAT))
@@ -54,5 +63,12 @@ def configure_logging(
         if existing.get_name() == "lbtoolkit":
             root.removeHandler(existing)
     root.addHandler(handler)
-    root.setLevel(level.upper())
+    service_level = logging.getLevelNamesMapping()[level.upper()]
+    root.setLevel(service_level)
+    # A library logger's own level decides alone: the root's is not consulted again.
+    library_level = (
+        service_level if service_level < logging.INFO else max(service_level, logging.WARNING)
+    )
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(library_level)
     return handler

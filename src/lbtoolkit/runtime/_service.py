@@ -17,7 +17,7 @@ from lbtoolkit._exceptions import LbToolkitError
 from lbtoolkit.client import ChannelPool
 from lbtoolkit.config import ConfigController
 from lbtoolkit.runtime._components import PackageManager, PluginManager
-from lbtoolkit.runtime._errors import HelpShown, StopError
+from lbtoolkit.runtime._errors import HelpShown, StartInterruptedError, StopError
 from lbtoolkit.runtime._help import help_requested, render_help
 from lbtoolkit.runtime._hooks import Hook, check_signature
 from lbtoolkit.runtime._logging import configure_logging
@@ -54,6 +54,7 @@ class Service:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._stop_requested = asyncio.Event()
+        self._signal: signal.Signals | None = None
         self._error: BaseException | None = None
         injector = runtime.injector
         for value, provides in (
@@ -176,7 +177,12 @@ class Service:
         await self.runtime.lifecycle.stop()
 
     def run(self) -> int:
-        """Run until SIGTERM/SIGINT or ``stop()``; return the process exit code."""
+        """Run until SIGTERM/SIGINT or ``stop()``; return the process exit code.
+
+        0 after a clean stop; 1 when the start failed, a stop hook failed or
+        ``stop(error)`` was called; 128 + the signal's number (143 for SIGTERM,
+        130 for SIGINT) when a signal interrupted the start.
+        """
         settings = self.runtime.settings
         configure_logging(
             self.meta.name,
@@ -196,6 +202,9 @@ class Service:
             await self.start()
         except HelpShown:
             return 0
+        except StartInterruptedError:
+            # The lifecycle logged where the start was cut short; nothing to add.
+            return 128 + self._signal if self._signal is not None else 1
         except LbToolkitError as error:
             sys.stderr.write(f"{self.meta.name}: {error}\n")
             return 1
@@ -213,8 +222,11 @@ class Service:
                 self.log.warning("second interrupt: exiting at once")
                 os._exit(130)
             return
-        self.log.info("received %s: stopping", signum.name)
+        self._signal = signum
         self._stop_requested.set()
+        # During start the lifecycle cancels the running hook and logs where.
+        if not self.runtime.lifecycle.interrupt(signum.name):
+            self.log.info("received %s: stopping", signum.name)
 
 
 def _label(function: Callable[..., object]) -> str:

@@ -2,27 +2,77 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Literal
+import logging
+import re
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
 
-from lbtoolkit.config import env
+from lbtoolkit.config import (
+    NonNegativeDuration,
+    PositiveDuration,
+    UnreadVariable,
+    UnreadVariablesError,
+    env,
+)
 
-__all__ = ["ServiceSettings"]
+if TYPE_CHECKING:
+    from lbtoolkit.runtime._runtime import Runtime
+
+__all__ = ["ServiceSettings", "check_environment", "unread_variables"]
+
+log = logging.getLogger("lbtoolkit.config")
 
 
 class ServiceSettings(BaseModel):
-    """``{SERVICE_PREFIX}_LOG_LEVEL``, ``..._LOG_FORMAT``, ``..._SHUTDOWN_TIMEOUT``."""
+    """The service-level variables: ``{SERVICE_PREFIX}_LOG_LEVEL``, ``..._STRICT_ENV``, ...
+
+    Every other variable under the service prefix belongs to a config, a
+    plugin or a server; one that nothing reads is reported at start.
+    """
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = env(
-        "LOG_LEVEL", default="INFO", comment="Log level: DEBUG, INFO, WARNING, ERROR"
+        "LOG_LEVEL", default="INFO", comment="Log level"
     )
     log_format: Literal["text", "json"] = env(
-        "LOG_FORMAT", default="text", comment="Log output: text or json"
+        "LOG_FORMAT", default="text", comment="Log output format"
     )
-    shutdown_timeout: timedelta = env(
+    shutdown_timeout: PositiveDuration = env(
         "SHUTDOWN_TIMEOUT",
-        default=timedelta(seconds=30),
+        default="30s",
         comment="Time given to drain requests and run stop hooks before they are abandoned",
     )
+    drain_delay: NonNegativeDuration = env(
+        "DRAIN_DELAY",
+        default="0s",
+        comment="Time servers keep serving after readiness turns false at stop, so load "
+        "balancers notice first (counted in SHUTDOWN_TIMEOUT)",
+    )
+    strict_env: bool = env(
+        "STRICT_ENV",
+        default=False,
+        comment="Fail the start when a variable under the service prefix is not read by anything "
+        "(false: log a warning)",
+    )
+
+
+def unread_variables(runtime: Runtime) -> list[UnreadVariable]:
+    """Variables under the service prefix that neither a config nor a client target reads."""
+    # The names lbtoolkit.client.target_variable() gives: {PREFIX}_CLIENT_{SERVICE}_TARGET.
+    client_target = re.compile(rf"{re.escape(runtime.meta.env_prefix.upper())}_CLIENT_.+_TARGET")
+    return runtime.config.unread_variables(lambda name: client_target.fullmatch(name) is not None)
+
+
+def check_environment(runtime: Runtime) -> None:
+    """Log a warning per unread variable; with ``STRICT_ENV`` raise them all instead.
+
+    In strict mode the error also lists every other configuration problem, so
+    that a misspelt name and the "required variable not set" it causes come
+    together.
+    """
+    unread = unread_variables(runtime)
+    if unread and runtime.settings.strict_env:
+        switch = runtime.config.variable_name("STRICT_ENV")
+        raise UnreadVariablesError(unread, switch, runtime.config.issues)
+    for variable in unread:
+        log.warning("%s", variable)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel
 
-from lbtoolkit.config import env
+from lbtoolkit.config import HttpPath, ListenAddress, Port, env
 from lbtoolkit.server._errors import ListenError, PortConflictError
 from lbtoolkit.tools import Endpoint, ProbesServer
 
@@ -39,20 +39,20 @@ class ProbesConfig(BaseModel):
         default=None,
         comment="Serve probes and /metrics (unset: on when the service declares servers)",
     )
-    listen: str = env(
+    listen: ListenAddress = env(
         "PROBES_SERVER_LISTEN",
         default="0.0.0.0",  # noqa: S104 - the kubelet probes from outside the pod
         comment="Address the probes server listens on",
     )
-    port: int = env(
+    port: Port = env(
         "PROBES_SERVER_PORT",
         default=DEFAULT_PROBES_PORT,
         comment="Probes server port; the HTTP server's port shares that server",
     )
-    liveness_path: str = env(
+    liveness_path: HttpPath = env(
         "PROBES_LIVENESS_PATH", default="/_healthz/liveness", comment="Liveness probe path"
     )
-    readiness_path: str = env(
+    readiness_path: HttpPath = env(
         "PROBES_READINESS_PATH", default="/_healthz/readiness", comment="Readiness probe path"
     )
 

@@ -1,7 +1,13 @@
-"""Test support: isolated plugin runtimes and in-process services."""
+"""Test support: plugins built in isolation, their hooks run, in-process services.
+
+``build_test_plugin`` and ``new_test_runtime`` live in ``lbtoolkit.plugins``
+(plugin packages use them in production code); they are here too, so a test
+imports everything it needs from one place.
+"""
 
 from __future__ import annotations
 
-from lbtoolkit.testing._runtime import new_test_runtime, open_plugin, open_service
+from lbtoolkit.plugins import build_test_plugin, new_test_runtime
+from lbtoolkit.testing._runtime import open_plugin, open_service
 
-__all__ = ["new_test_runtime", "open_plugin", "open_service"]
+__all__ = ["build_test_plugin", "new_test_runtime", "open_plugin", "open_service"]

@@ -1,31 +1,17 @@
-"""Building plugins and services in tests: the guide's ``NewTestPlugin`` pattern."""
+"""Running plugins and services in tests: start hooks, yield, stop hooks."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
-from lbtoolkit.runtime import Meta, Runtime, Service, State
+from lbtoolkit.runtime import Service, State
 from lbtoolkit.runtime._hooks import Component, Hook
 
-__all__ = ["new_test_runtime", "open_plugin", "open_service"]
+__all__ = ["open_plugin", "open_service"]
 
 T = TypeVar("T")
-
-
-def new_test_runtime(
-    name: str = "test",
-    *,
-    env_prefix: str = "",
-    environ: Mapping[str, str] | None = None,
-) -> Runtime:
-    """A runtime for building one plugin in isolation.
-
-    It reads only ``environ`` (empty by default), never the process
-    environment, so a test states every variable it relies on.
-    """
-    return Runtime(Meta(name, None, None, env_prefix), environ=environ or {}, argv=[])
 
 
 @asynccontextmanager

@@ -1,9 +1,10 @@
-"""Tools every service carries: probes, metrics and traces.
+"""Tools every service carries: probes, metrics, traces and outages.
 
 ``runtime.tools.probes`` holds the health checks plugins register,
 ``runtime.tools.metrics`` the service's Prometheus registry and the
 transports' request metrics, ``runtime.tools.traces`` the OpenTelemetry
-tracers. The servers that expose them live in :mod:`lbtoolkit.server`.
+tracers, ``runtime.tools.outages`` which errors mean a plugin's server is
+unreachable. The servers that expose them live in :mod:`lbtoolkit.server`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from lbtoolkit.tools._lifecycle_metrics import HookTiming, LifecycleCollector
 from lbtoolkit.tools._listen import listen_tcp
 from lbtoolkit.tools._metrics import Metrics
+from lbtoolkit.tools._outages import RETRY_AFTER_SECONDS, Outages, PluginOutage
 from lbtoolkit.tools._probes import (
     Check,
     CheckKind,
@@ -24,6 +26,7 @@ from lbtoolkit.tools._tools import Tools
 from lbtoolkit.tools._traces import ServerSpan, Traces, TracingConfigError
 
 __all__ = [
+    "RETRY_AFTER_SECONDS",
     "Check",
     "CheckKind",
     "DuplicateCheckError",
@@ -32,6 +35,8 @@ __all__ = [
     "LifecycleCollector",
     "MethodMetrics",
     "Metrics",
+    "Outages",
+    "PluginOutage",
     "Probes",
     "ProbesServer",
     "ReadinessListener",

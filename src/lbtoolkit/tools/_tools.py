@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lbtoolkit.tools._metrics import Metrics
+from lbtoolkit.tools._outages import Outages
 from lbtoolkit.tools._probes import Probes
 from lbtoolkit.tools._traces import Traces
 
@@ -10,9 +11,10 @@ __all__ = ["Tools"]
 
 
 class Tools:
-    """``runtime.tools``: probes, metrics and traces of one service."""
+    """``runtime.tools``: probes, metrics, traces and the plugins' outages of one service."""
 
     def __init__(self, service_name: str, namespace: str) -> None:
         self.probes = Probes()
         self.metrics = Metrics(namespace)
         self.traces = Traces(service_name)
+        self.outages = Outages()

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import cast
 
 import aio_pika
 import pytest
 import pytest_asyncio
-from tests.plugins.rabbitmq.rabbitmq_support import BROKER, Names, PluginFactory, wait_broker_up
+from tests.plugins.rabbitmq.rabbitmq_support import (
+    BROKER,
+    Names,
+    PluginFactory,
+    SharedBrokerWitness,
+    open_shared_broker_witness,
+)
+from tests.support.servers import PrivateRabbitMQ
 
 from lbtoolkit.plugins.rabbitmq import Options, RabbitMQPlugin, new_plugin
 from lbtoolkit.testing import new_test_runtime
@@ -20,7 +27,6 @@ from lbtoolkit.testing import new_test_runtime
 async def names() -> AsyncIterator[Names]:
     found = Names(uuid.uuid4().hex[:10])
     yield found
-    await wait_broker_up()
     connection = await aio_pika.connect(BROKER, timeout=5)
     async with connection:
         channel = await connection.channel()
@@ -49,3 +55,17 @@ def make_plugin() -> PluginFactory:
         return plugin
 
     return make
+
+
+@pytest.fixture
+def private_broker() -> Iterator[PrivateRabbitMQ]:
+    """A RabbitMQ node of this test's own, which the test may restart, stop or disconnect."""
+    with PrivateRabbitMQ() as broker:
+        yield broker
+
+
+@pytest_asyncio.fixture
+async def shared_broker_witness() -> AsyncIterator[SharedBrokerWitness]:
+    """Traffic on the shared broker, in another process, for the whole test."""
+    async with open_shared_broker_witness() as witness:
+        yield witness

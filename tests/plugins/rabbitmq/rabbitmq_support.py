@@ -1,26 +1,33 @@
-"""Helpers of the RabbitMQ tests: unique names, broker control, waiting."""
+"""Helpers of the RabbitMQ tests: unique names, broker listings, waiting, the shared-broker witness.
+
+Tests that stop, restart or disconnect a broker do it to a private node
+(``tests.support.servers.PrivateRabbitMQ``), never to the shared one.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-import socket
+import sys
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-import aio_pika
 import pytest
+from tests.support.servers import LOOPBACK, PrivateRabbitMQ
 
 from lbtoolkit.plugins.rabbitmq import RabbitMQPlugin
 from lbtoolkit.plugins.rabbitmq._subscription import queue_name
 
 BROKER = "amqp://guest:guest@127.0.0.1:5672/"
 RABBITMQCTL_TIMEOUT = 60.0
+WITNESS_TIMEOUT = 30.0
 
 
 async def rabbitmqctl(*args: str, timeout: float = RABBITMQCTL_TIMEOUT) -> str:
-    """Run ``rabbitmqctl`` and return its output; fail the test on error or timeout."""
+    """Run ``rabbitmqctl`` on the shared node, to read its state; fail on error or timeout."""
     process = await asyncio.create_subprocess_exec(
         "rabbitmqctl",
         *args,
@@ -47,30 +54,6 @@ async def connection_names() -> list[str]:
         properties = {key: value for key, _, value in row["client_properties"]}
         names.append(str(properties.get("connection_name", "")))
     return names
-
-
-async def wait_broker_up(timeout: float = 60.0) -> None:
-    """Wait until the broker accepts an AMQP login again."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        try:
-            connection = await aio_pika.connect(BROKER, timeout=2)
-        except (OSError, aio_pika.exceptions.AMQPError, TimeoutError):
-            if loop.time() > deadline:
-                raise
-            await asyncio.sleep(0.2)
-        else:
-            await connection.close()
-            return
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 async def wait_for(
@@ -104,14 +87,94 @@ class Names:
         return name
 
 
+def private_broker_environ(broker: PrivateRabbitMQ, prefix: str = "QUEUE") -> dict[str, str]:
+    """The variables pointing a plugin with prefix ``prefix`` at ``broker``."""
+    return {f"{prefix}_HOST": LOOPBACK, f"{prefix}_PORT": str(broker.port)}
+
+
+@dataclass(frozen=True)
+class WitnessReport:
+    """What the witness did on the shared broker so far."""
+
+    published: int
+    consumed: int
+    errors: list[str]
+
+
+class SharedBrokerWitness:
+    """A separate process publishing to and consuming from the shared broker the whole time.
+
+    Its own queue, its own plain (not robust) connection: if anything done to
+    a private broker reached the shared one, the witness would report errors
+    or stall. See ``shared_broker_witness.py``.
+    """
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self._process = process
+
+    async def report(self) -> WitnessReport:
+        """The counts so far."""
+        return await self._ask("count")
+
+    async def finish(self) -> WitnessReport:
+        """Stop publishing, let the last messages arrive, and return the final counts."""
+        report = await self._ask("stop")
+        async with asyncio.timeout(WITNESS_TIMEOUT):
+            await self._process.wait()
+        return report
+
+    async def wait_for_more(self, than: WitnessReport, timeout: float = WITNESS_TIMEOUT) -> None:
+        """Wait until messages were published and consumed since ``than``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            now = await self.report()
+            if now.errors or (now.published > than.published and now.consumed > than.consumed):
+                return
+            if loop.time() > deadline:
+                pytest.fail(f"the shared broker's messages stopped flowing: {now} after {than}")
+            await asyncio.sleep(0.05)
+
+    async def _ask(self, command: str) -> WitnessReport:
+        stdin, stdout = self._process.stdin, self._process.stdout
+        assert stdin is not None
+        assert stdout is not None
+        stdin.write(f"{command}\n".encode())
+        async with asyncio.timeout(WITNESS_TIMEOUT):
+            await stdin.drain()
+            line = await stdout.readline()
+        if not line:
+            pytest.fail(f"the shared-broker witness exited with {await self._process.wait()}")
+        return WitnessReport(**json.loads(line))
+
+
 @contextlib.asynccontextmanager
-async def broker_restart_guard() -> AsyncIterator[None]:
-    """Whatever happens inside, leave the broker running."""
+async def open_shared_broker_witness() -> AsyncIterator[SharedBrokerWitness]:
+    """Start the witness; yield once its first messages went round; kill it by PID at the end."""
+    queue = f"lbtoolkit-witness-{uuid.uuid4().hex}"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(Path(__file__).with_name("shared_broker_witness.py")),
+        BROKER,
+        queue,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
     try:
-        yield
+        witness = SharedBrokerWitness(process)
+        await witness.wait_for_more(WitnessReport(0, 0, []))
+        yield witness
     finally:
-        await rabbitmqctl("start_app")
-        await wait_broker_up()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+def assert_undisturbed(report: WitnessReport) -> None:
+    """The shared broker served the witness without a fault, and every message came back."""
+    assert report.errors == []
+    assert report.published > 0
+    assert report.consumed == report.published
 
 
 Waiter = Callable[[], Awaitable[None]]

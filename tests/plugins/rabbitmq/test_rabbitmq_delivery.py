@@ -1,4 +1,8 @@
-"""At-least-once delivery in volume: 10,000 messages, with and without a broker outage."""
+"""At-least-once delivery in volume: 10,000 messages, with and without a broker outage.
+
+Outages happen to a private node; meanwhile a witness process keeps traffic
+going on the shared broker and must see no fault.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,12 @@ import pytest
 from tests.plugins.rabbitmq.rabbitmq_support import (
     Names,
     PluginFactory,
-    broker_restart_guard,
-    rabbitmqctl,
+    SharedBrokerWitness,
+    assert_undisturbed,
+    private_broker_environ,
     wait_for,
 )
+from tests.support.servers import PrivateRabbitMQ
 
 from lbtoolkit.plugins.rabbitmq import Delivery, RabbitMQPlugin
 from lbtoolkit.testing import open_plugin
@@ -80,14 +86,17 @@ async def publish_all(
 async def run(
     names: Names,
     make_plugin: PluginFactory,
+    broker: PrivateRabbitMQ | None = None,
     halfway: Callable[[], Awaitable[None]] | None = None,
 ) -> Tally:
+    """Publish and receive ``TOTAL`` messages on ``broker`` (default: the shared one)."""
     publisher_name, subscriber_name = names.service("pub"), names.service("sub")
     names.queue(subscriber_name, publisher_name, "tick")
+    environ = FAST if broker is None else FAST | private_broker_environ(broker)
     tally = Tally()
     async with (
-        open_plugin(make_plugin(publisher_name, FAST)) as publisher,
-        open_plugin(make_plugin(subscriber_name, FAST)) as subscriber,
+        open_plugin(make_plugin(publisher_name, environ)) as publisher,
+        open_plugin(make_plugin(subscriber_name, environ)) as subscriber,
     ):
         await subscriber.subscribe(publisher_name, "tick", tally.handler)
         for plugin in (publisher, subscriber):
@@ -119,51 +128,60 @@ async def test_ten_thousand_messages_arrive_exactly_once(
 async def test_none_is_lost_across_a_broker_restart(
     names: Names,
     make_plugin: PluginFactory,
+    private_broker: PrivateRabbitMQ,
+    shared_broker_witness: SharedBrokerWitness,
     caplog: pytest.LogCaptureFixture,
     record_property: Callable[[str, object], None],
 ) -> None:
     caplog.set_level(logging.CRITICAL)  # the outage is noisy by design
-    async with broker_restart_guard():
 
-        async def restart() -> None:
-            await rabbitmqctl("stop_app")
-            await rabbitmqctl("start_app")
+    async def restart() -> None:
+        await asyncio.to_thread(private_broker.restart)
 
-        tally = await run(names, make_plugin, restart)
+    tally = await run(names, make_plugin, private_broker, restart)
     assert_disrupted_midway(tally)
     record_property("duplicates", tally.duplicates)  # allowed: at-least-once
+    assert_undisturbed(await shared_broker_witness.finish())
 
 
 async def test_none_is_lost_when_the_broker_drops_every_connection(
     names: Names,
     make_plugin: PluginFactory,
+    private_broker: PrivateRabbitMQ,
+    shared_broker_witness: SharedBrokerWitness,
     caplog: pytest.LogCaptureFixture,
     record_property: Callable[[str, object], None],
 ) -> None:
     caplog.set_level(logging.CRITICAL)
 
     async def drop() -> None:
-        await rabbitmqctl("close_all_connections", "test: dropping every connection")
+        reason = "test: dropping every connection"
+        await asyncio.to_thread(private_broker.ctl, "close_all_connections", reason)
 
-    tally = await run(names, make_plugin, drop)
+    tally = await run(names, make_plugin, private_broker, drop)
     assert_disrupted_midway(tally)
     record_property("duplicates", tally.duplicates)  # allowed: at-least-once
+    assert_undisturbed(await shared_broker_witness.finish())
 
 
 async def test_readiness_fails_during_an_outage_and_recovers(
-    names: Names, make_plugin: PluginFactory, caplog: pytest.LogCaptureFixture
+    names: Names,
+    make_plugin: PluginFactory,
+    private_broker: PrivateRabbitMQ,
+    shared_broker_witness: SharedBrokerWitness,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.CRITICAL)
-    plugin = make_plugin(names.service("ready"), FAST)
+    plugin = make_plugin(names.service("ready"), FAST | private_broker_environ(private_broker))
     probes = plugin._runtime.tools.probes
     results: list[str] = []
 
     async def readiness() -> str:
         return (await probes.run("readiness"))["queue"]
 
-    async with open_plugin(plugin), broker_restart_guard():
+    async with open_plugin(plugin):
         assert await readiness() == "ok"
-        await rabbitmqctl("stop_app")
+        await asyncio.to_thread(private_broker.stop)
         for _ in range(100):
             results.append(await readiness())
             if results[-1] != "ok":
@@ -171,10 +189,11 @@ async def test_readiness_fails_during_an_outage_and_recovers(
             await asyncio.sleep(0.05)
         assert results[-1] != "ok"
         assert "ConnectionError" in results[-1] or "RabbitMQNotConnectedError" in results[-1]
-        await rabbitmqctl("start_app")
+        await asyncio.to_thread(private_broker.start)
         for _ in range(200):
             results.append(await readiness())
             if results[-1] == "ok":
                 break
             await asyncio.sleep(0.05)
         assert results[-1] == "ok"
+    assert_undisturbed(await shared_broker_witness.finish())

@@ -13,10 +13,10 @@ from tests.plugins.rabbitmq.rabbitmq_support import (
     BROKER,
     Names,
     PluginFactory,
-    closed_port,
     connection_names,
     wait_for,
 )
+from tests.support.servers import free_port
 
 from lbtoolkit import StartError, new_service
 from lbtoolkit.plugins.rabbitmq import (
@@ -107,7 +107,7 @@ async def test_a_topic_pattern_receives_each_matching_event_by_name(
 
 
 async def test_unreachable_broker_fails_the_service_start_naming_prefix_host_and_port() -> None:
-    port = closed_port()
+    port = free_port()
     app = new_service(
         "orders",
         env_prefix="MYSVC",
@@ -140,7 +140,7 @@ async def test_unreachable_broker_fails_the_service_start_naming_prefix_host_and
 async def test_unreachable_dsn_is_reported_by_its_host_and_port_without_password(
     make_plugin: PluginFactory,
 ) -> None:
-    port = closed_port()
+    port = free_port()
     plugin = make_plugin("orders", {"QUEUE_DSN": f"amqp://bob:dsnsecret@127.0.0.1:{port}/x"})
     with pytest.raises(RabbitMQConnectionError) as caught:
         await plugin.pre_start()

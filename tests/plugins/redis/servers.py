@@ -1,93 +1,52 @@
-"""Starting private ``redis-server`` processes on free loopback ports."""
+"""The shared Redis server's address, and Redis Cluster set-up on private servers.
+
+Private servers themselves come from ``tests.support.servers``; ``RedisProcess``,
+``start_redis``, ``closed_port`` and ``free_ports`` remain here for the tests
+that import them from this module.
+"""
 
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
-from contextlib import ExitStack, closing
-from dataclasses import dataclass
-from pathlib import Path
+from contextlib import closing
+from typing import TYPE_CHECKING
 
 import pytest
 import redis
+from tests.support.servers import PrivateRedis, free_ports
+from tests.support.servers import free_port as closed_port
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = [
+    "SHARED_HOST",
+    "SHARED_PORT",
+    "RedisProcess",
+    "closed_port",
+    "cluster_ok",
+    "create_cluster",
+    "free_ports",
+    "start_redis",
+]
 
 SHARED_HOST = "127.0.0.1"
 SHARED_PORT = 6379
-START_TIMEOUT = 10.0
 CLUSTER_TIMEOUT = 30.0
 
-
-def free_ports(count: int) -> list[int]:
-    """Ports nobody listens on now; bound together so they differ."""
-    with ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind((SHARED_HOST, 0))
-        return [sock.getsockname()[1] for sock in sockets]
+RedisProcess = PrivateRedis
 
 
-def closed_port() -> int:
-    """A loopback port with no listener: connecting to it is refused at once."""
-    return free_ports(1)[0]
+def start_redis(directory: Path, port: int, *extra: str) -> PrivateRedis:
+    """A started ``redis-server`` on ``port`` with its files in ``directory``."""
+    server = PrivateRedis(port, *extra, directory=directory)
+    server.start()
+    return server
 
 
-@dataclass
-class RedisProcess:
-    """A ``redis-server`` this test session started, and its log."""
-
-    port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def addr(self) -> str:
-        return f"{SHARED_HOST}:{self.port}"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-
-
-def start_redis(directory: Path, port: int, *extra: str) -> RedisProcess:
-    """Start ``redis-server`` on ``port`` and wait (bounded) until it answers PING."""
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.fail("redis-server is not installed")
-    log = directory / f"redis-{port}.log"
-    args = [
-        server,
-        "--port", str(port),
-        "--bind", SHARED_HOST,
-        "--dir", str(directory),
-        "--save", "",
-        "--appendonly", "no",
-        "--logfile", str(log),
-        *extra,
-    ]  # fmt: skip
-    proc = RedisProcess(port, subprocess.Popen(args), log)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.process.poll() is not None:
-            break
-        with closing(redis.Redis(host=SHARED_HOST, port=port, socket_timeout=1)) as client:
-            try:
-                if client.ping():
-                    return proc
-            except redis.ConnectionError:
-                time.sleep(0.05)
-    proc.stop()
-    text = log.read_text() if log.exists() else "(no log)"
-    pytest.fail(f"redis-server on port {port} did not start:\n{text}")
-
-
-def create_cluster(nodes: list[RedisProcess]) -> None:
+def create_cluster(nodes: list[PrivateRedis]) -> None:
     cli = shutil.which("redis-cli")
     if cli is None:
         pytest.fail("redis-cli is not installed")

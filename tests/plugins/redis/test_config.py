@@ -6,12 +6,13 @@ from importlib.metadata import entry_points
 
 import pytest
 from pydantic import SecretStr
+from tests.plugins.redis.servers import closed_port
 
 from lbtoolkit.config import ConfigError
 from lbtoolkit.plugins import redis as redis_plugin
-from lbtoolkit.plugins.redis._config import Address, parse_addresses
+from lbtoolkit.plugins.redis._config import Address, Target, parse_addresses, resolve_target
 from lbtoolkit.plugins.redis._plugin import _RedisPlugin
-from lbtoolkit.testing import new_test_runtime
+from lbtoolkit.testing import new_test_runtime, open_plugin
 
 MULTI_ENV = {
     "MYSERVICE_SESSION_CACHE_DATABASE": "1",
@@ -78,6 +79,8 @@ def test_help_lists_the_guides_names_only() -> None:
         f"MYSERVICE_SESSION_CACHE_{n}"
         for n in (
             "ADDR",
+            "HOST",
+            "PORT",
             "USERNAME",
             "PASSWORD",
             "DATABASE",
@@ -104,6 +107,8 @@ def test_info_prints_values_with_the_password_masked(capsys: pytest.CaptureFixtu
     assert text == (
         'plugin "session_cache" (redis)\n'
         "  MYSERVICE_SESSION_CACHE_ADDR          = 127.0.0.1:6379\n"
+        "  MYSERVICE_SESSION_CACHE_HOST          =\n"
+        "  MYSERVICE_SESSION_CACHE_PORT          =\n"
         "  MYSERVICE_SESSION_CACHE_USERNAME      =\n"
         "  MYSERVICE_SESSION_CACHE_PASSWORD      = ******\n"
         "  MYSERVICE_SESSION_CACHE_DATABASE      = 1\n"
@@ -203,3 +208,109 @@ def test_bad_addresses_are_rejected(text: str) -> None:
 def test_address_text_brackets_ipv6() -> None:
     assert str(Address("::1", 7000)) == "[::1]:7000"
     assert str(Address("127.0.0.1", 6379)) == "127.0.0.1:6379"
+
+
+def target_of(environ: dict[str, str]) -> Target:
+    plugin = build(redis_plugin.new_test_plugin(redis_plugin.Options("cache"), environ=environ))
+    return resolve_target(plugin._config)
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, Target((Address("127.0.0.1", 6379),), ("ADDR",))),
+        ({"CACHE_ADDR": "redis-a:6380"}, Target((Address("redis-a", 6380),), ("ADDR",))),
+        ({"CACHE_ENDPOINT": "redis-a:6380"}, Target((Address("redis-a", 6380),), ("ADDR",))),
+        (
+            {"CACHE_HOST": "redis-b", "CACHE_PORT": "6381"},
+            Target((Address("redis-b", 6381),), ("HOST", "PORT")),
+        ),
+        ({"CACHE_HOST": "redis-b"}, Target((Address("redis-b", 6379),), ("HOST", "PORT"))),
+        ({"CACHE_PORT": "6381"}, Target((Address("127.0.0.1", 6381),), ("HOST", "PORT"))),
+        ({"CACHE_HOST": "[::1]"}, Target((Address("::1", 6379),), ("HOST", "PORT"))),
+        # Both spellings naming the same server are no conflict: ADDR is used.
+        (
+            {"CACHE_ADDR": "Redis-A:6380", "CACHE_HOST": "redis-a", "CACHE_PORT": "6380"},
+            Target((Address("Redis-A", 6380),), ("ADDR",)),
+        ),
+        (
+            {"CACHE_ADDR": "redis-a:6380", "CACHE_PORT": "6380"},
+            Target((Address("redis-a", 6380),), ("ADDR",)),
+        ),
+    ],
+)
+def test_the_address_comes_from_addr_or_from_host_and_port(
+    environ: dict[str, str], expected: Target
+) -> None:
+    assert target_of(environ) == expected
+
+
+@pytest.mark.parametrize(
+    ("environ", "conflicting"),
+    [
+        ({"CACHE_ADDR": "redis-a:6379", "CACHE_HOST": "redis-b"}, "MYSERVICE_CACHE_HOST"),
+        ({"CACHE_ADDR": "redis-a:6379", "CACHE_PORT": "6380"}, "MYSERVICE_CACHE_PORT"),
+        (
+            {"CACHE_ENDPOINT": "redis-a:6379", "CACHE_HOST": "redis-b", "CACHE_PORT": "6380"},
+            "MYSERVICE_CACHE_HOST and MYSERVICE_CACHE_PORT",
+        ),
+        # The default address set explicitly still counts as set.
+        ({"CACHE_ADDR": "127.0.0.1:6379", "CACHE_HOST": "redis-b"}, "MYSERVICE_CACHE_HOST"),
+        # HOST and PORT name one server; several seed nodes cannot be it.
+        (
+            {
+                "CACHE_ADDR": "redis-a:6379,redis-b:6379",
+                "CACHE_CLUSTER_MODE": "true",
+                "CACHE_HOST": "redis-a",
+            },
+            "MYSERVICE_CACHE_HOST",
+        ),
+    ],
+)
+def test_addr_and_host_port_naming_different_servers_is_a_config_error(
+    environ: dict[str, str], conflicting: str
+) -> None:
+    prefixed = {f"MYSERVICE_{name}": value for name, value in environ.items()}
+    runtime = new_test_runtime("svc", env_prefix="MYSERVICE", environ=prefixed)
+    redis_plugin.new_plugin(runtime, redis_plugin.Options("cache"))
+    with pytest.raises(ConfigError) as caught:
+        runtime.config.raise_for_issues()
+    assert str(caught.value) == (
+        "invalid configuration: 1 problem\n"
+        f"  MYSERVICE_CACHE_ADDR: names another server than {conflicting}\n"
+        "Hint: set either MYSERVICE_CACHE_ADDR or MYSERVICE_CACHE_HOST and MYSERVICE_CACHE_PORT,"
+        " not both"
+    )
+
+
+def test_bad_host_and_port_are_reported_by_name() -> None:
+    environ = {"REDIS_HOST": "redis-b:6380", "REDIS_PORT": "70000"}
+    with pytest.raises(ConfigError) as caught:
+        redis_plugin.new_test_plugin(environ=environ)
+    assert str(caught.value) == (
+        "invalid configuration: 2 problems\n"
+        "  REDIS_HOST: 'redis-b:6380' is not a host name or IP address\n"
+        "  REDIS_PORT: must be between 1 and 65535\n"
+        "Hint: put the port in REDIS_PORT, or the whole address in REDIS_ADDR"
+    )
+
+
+async def test_host_and_port_connect_to_the_real_server() -> None:
+    plugin = redis_plugin.new_test_plugin(
+        redis_plugin.Options("cache"), environ={"CACHE_HOST": "127.0.0.1", "CACHE_PORT": "6379"}
+    )
+    async with open_plugin(plugin):
+        assert await plugin.client().ping() is True
+
+
+async def test_a_refused_host_and_port_are_named_in_the_connect_error() -> None:
+    port = closed_port()
+    plugin = redis_plugin.new_test_plugin(
+        redis_plugin.Options("cache"), environ={"CACHE_HOST": "127.0.0.1", "CACHE_PORT": str(port)}
+    )
+    with pytest.raises(redis_plugin.RedisConnectError) as caught:
+        await plugin.pre_start()
+    assert caught.value.address == f"127.0.0.1:{port}"
+    assert str(caught.value).splitlines()[-1] == (
+        "Hint: check that Redis is running there, or point CACHE_HOST and CACHE_PORT at it"
+    )

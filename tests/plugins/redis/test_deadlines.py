@@ -36,20 +36,34 @@ def _client(port: int, *, read: float | None, write: float | None) -> Redis:
 
 @contextlib.asynccontextmanager
 async def _stalling_server() -> AsyncIterator[int]:
-    """A peer that answers the connection handshake, then stops reading at the first SET."""
+    """A peer in front of the real Redis that stops reading at the first SET.
+
+    Everything before that (redis-py's handshake, whatever its version sends)
+    is relayed to the shared server, so the handshake's answers are real.
+    """
     stalled = asyncio.Event()
     done = asyncio.Event()
     writers: list[asyncio.StreamWriter] = []
 
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writers.append(writer)
-        while data := await reader.read(65536):
-            if b"$3\r\nSET\r\n" in data:
-                stalled.set()
-                await done.wait()  # the client's writes back up from here
-                return
-            writer.write(b"+OK\r\n" * data.count(b"*"))
+    async def relay_answers(upstream: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await upstream.read(65536):
+            writer.write(data)
             await writer.drain()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection(SHARED_HOST, SHARED_PORT)
+        writers.extend((writer, upstream_writer))
+        answers = asyncio.create_task(relay_answers(upstream_reader, writer))
+        try:
+            while data := await reader.read(65536):
+                if b"$3\r\nSET\r\n" in data:
+                    stalled.set()
+                    await done.wait()  # the client's writes back up from here
+                    return
+                upstream_writer.write(data)
+                await upstream_writer.drain()
+        finally:
+            answers.cancel()
 
     server = await asyncio.start_server(serve, SHARED_HOST, 0)
     try:

@@ -23,7 +23,7 @@ from lbtoolkit.testing import new_test_runtime, open_plugin
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping
 
-    from tests.plugins.redis.servers import RedisProcess
+    from tests.support.servers import PrivateRedis
 
 pytestmark = pytest.mark.integration
 
@@ -121,7 +121,7 @@ async def test_unreachable_server_fails_the_start_and_readiness() -> None:
     assert report["session_cache"] != "ok"
 
 
-async def test_readiness_fails_when_the_server_goes_away(private_redis: RedisProcess) -> None:
+async def test_readiness_fails_when_the_server_goes_away(private_redis: PrivateRedis) -> None:
     runtime, plugin = make("cache", {"CACHE_ADDR": private_redis.addr, "CACHE_READ_TIMEOUT": "1"})
     async with open_plugin(plugin):
         assert (await runtime.tools.probes.run("readiness"))["cache"] == "ok"

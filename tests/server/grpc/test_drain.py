@@ -1,4 +1,4 @@
-"""SIGTERM with calls in flight: every call completes, then the process exits 0."""
+"""SIGTERM with calls in flight: every accepted call completes, none is cancelled."""
 
 from __future__ import annotations
 
@@ -8,20 +8,23 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import grpc
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from lbtoolkit.server.grpc._drain import REFUSAL
 from tests.server.grpc.support import GreeterKit
 
 APP = Path(__file__).parent / "apps" / "greeter_service.py"
 ROOT = Path(__file__).parents[3]
 CALLS = 50
+BURST = 500
 
 
-def start_service(greeter: GreeterKit, port_file: Path) -> subprocess.Popen[str]:
+def start_service(greeter: GreeterKit, port_file: Path, **settings: str) -> subprocess.Popen[str]:
     environ = {
         "PATH": os.environ["PATH"],
         "PYTHONPATH": str(ROOT),
@@ -32,6 +35,7 @@ def start_service(greeter: GreeterKit, port_file: Path) -> subprocess.Popen[str]
         "LB_PROBES_SERVER_LISTEN": "127.0.0.1",
         "LB_PROBES_SERVER_PORT": "0",
         "LB_SHUTDOWN_TIMEOUT": "20s",
+        **settings,
     }
     return subprocess.Popen(
         [sys.executable, str(APP)],
@@ -98,3 +102,88 @@ async def test_sigterm_drains_every_call_in_flight_then_exits_0(
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def outcome(result: object) -> str:
+    if isinstance(result, grpc.aio.AioRpcError):
+        return f"{result.code().name}: {result.details()}"
+    return "OK"
+
+
+async def sigterm_during_a_burst(
+    greeter: GreeterKit, tmp_path: Path, **settings: str
+) -> tuple[Counter[str], str, int]:
+    """Send BURST calls of 50 ms, SIGTERM at once; how they ended, the log, the exit code."""
+    port_file = tmp_path / "ports"
+    process = start_service(greeter, port_file, **settings)
+    try:
+        grpc_port, _ = await asyncio.to_thread(wait_for_ports, process, port_file)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as ch:
+            stub = greeter.stub(ch)
+            await stub.SayHello(greeter.pb2.HelloRequest(name="connected"))
+            calls = [
+                asyncio.ensure_future(
+                    stub.SayHello(greeter.pb2.HelloRequest(name=str(i), delay_ms=50))
+                )
+                for i in range(BURST)
+            ]
+            process.send_signal(signal.SIGTERM)
+            results = await asyncio.gather(*calls, return_exceptions=True)
+        _, err = await asyncio.to_thread(process.communicate, timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return Counter(outcome(r) for r in results), err, process.returncode
+
+
+async def test_sigterm_during_a_burst_cancels_nothing(greeter: GreeterKit, tmp_path: Path) -> None:
+    outcomes, err, code = await sigterm_during_a_burst(greeter, tmp_path)
+    # Calls the server had accepted ran to completion; the others were refused
+    # with a status that says they never ran.
+    assert set(outcomes) <= {"OK", f"UNAVAILABLE: {REFUSAL}"}, outcomes
+    assert outcomes.total() == BURST
+    assert code == 0, err
+
+
+async def test_calls_during_the_drain_delay_are_all_served(
+    greeter: GreeterKit, tmp_path: Path
+) -> None:
+    outcomes, err, code = await sigterm_during_a_burst(greeter, tmp_path, LB_DRAIN_DELAY="1s")
+    assert outcomes == Counter({"OK": BURST})
+    assert code == 0, err
+
+
+async def test_a_call_past_the_budget_is_cancelled_and_named(
+    greeter: GreeterKit, tmp_path: Path
+) -> None:
+    port_file = tmp_path / "ports"
+    process = start_service(greeter, port_file, LB_SHUTDOWN_TIMEOUT="500ms")
+    try:
+        grpc_port, probes_port = await asyncio.to_thread(wait_for_ports, process, port_file)
+        async with (
+            grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as ch,
+            httpx.AsyncClient() as client,
+        ):
+            stub = greeter.stub(ch)
+            slow = asyncio.ensure_future(
+                stub.SayHello(greeter.pb2.HelloRequest(name="slow", delay_ms=10_000))
+            )
+            while await in_flight(client, probes_port) < 1:  # noqa: ASYNC110 - another process
+                await asyncio.sleep(0.02)
+            process.send_signal(signal.SIGTERM)
+            result = await asyncio.gather(slow, return_exceptions=True)
+        _, err = await asyncio.to_thread(process.communicate, timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    # The client sees grpc's cut (the server's GOAWAY), not an answer.
+    assert isinstance(result[0], grpc.aio.AioRpcError)
+    cancelled = [line for line in err.splitlines() if "still running" in line]
+    assert len(cancelled) == 1, err
+    assert cancelled[0].endswith(
+        'lbtoolkit.server.grpc: grpc server "example": cancelling 1 call still running after '
+        "the shutdown budget of 0.5s: /lbtest.greeter.Greeter/SayHello (1)"
+    )
+    assert process.returncode != 0

@@ -47,7 +47,9 @@ async def test_requests_in_flight_all_finish(protos: SimpleNamespace) -> None:
     assert took < 5
 
 
-async def test_requests_past_the_deadline_are_cut(protos: SimpleNamespace) -> None:
+async def test_requests_past_the_deadline_are_cut_and_named(
+    protos: SimpleNamespace, caplog: pytest.LogCaptureFixture
+) -> None:
     async with open_server(users(protos)) as server, client(server, timeout=10) as http:
         call = asyncio.create_task(http.get("/v1/sleep/5000"))
         await wait_until(lambda: server.in_flight == 1)
@@ -57,6 +59,36 @@ async def test_requests_past_the_deadline_are_cut(protos: SimpleNamespace) -> No
         with pytest.raises(httpx.HTTPError):
             await call
     assert took < 2
+    cut = [r for r in caplog.records if "still running" in r.getMessage()]
+    assert [(r.levelname, r.getMessage()) for r in cut] == [
+        (
+            "ERROR",
+            (
+                'HTTP server "test": cancelling 1 request(s) still running after the shutdown '
+                "budget of 0.2s: GET /v1/sleep/{millis} (1)"
+            ),
+        )
+    ]
+
+
+async def test_a_burst_of_accepted_requests_all_finish(protos: SimpleNamespace) -> None:
+    count = 500
+    async with open_server(users(protos)) as server:
+        registry = server._tools.metrics.registry
+        labels = {"server": "test", "method": "GET", "route": "/v1/sleep/{millis}", "code": "200"}
+
+        def accepted() -> float:
+            done = registry.get_sample_value("lb_http_requests_total", labels) or 0
+            return done + server.in_flight
+
+        limits = httpx.Limits(max_connections=count)
+        async with client(server, limits=limits, timeout=30) as http:
+            calls = [asyncio.create_task(http.get("/v1/sleep/50")) for _ in range(count)]
+            await wait_until(lambda: accepted() == count, timeout=20)
+            await server.stop(10)
+            responses = await asyncio.gather(*calls, return_exceptions=True)
+    statuses = [r.status_code if isinstance(r, httpx.Response) else repr(r) for r in responses]
+    assert statuses == [200] * count
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is a POSIX signal")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from lbtoolkit.plugins._postgres._base import CommonPlugin, PluginState, PostgresPlugin
+from lbtoolkit.plugins._postgres._base import (
+    OUTAGE_ERRORS,
+    CommonPlugin,
+    PluginState,
+    PostgresPlugin,
+)
 from lbtoolkit.plugins._postgres._config import DEFAULT_PREFIX, Options, PostgresConfig, SslMode
 from lbtoolkit.plugins._postgres._connect import MASK, Connector, mask_dsn
 from lbtoolkit.plugins._postgres._errors import (
@@ -24,6 +29,7 @@ __all__ = [
     "MASK",
     "MIGRATIONS_TABLE",
     "NO_TRANSACTION",
+    "OUTAGE_ERRORS",
     "CommonPlugin",
     "Connector",
     "Migration",

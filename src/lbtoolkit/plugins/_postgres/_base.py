@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
+import asyncpg
 from pydantic import SecretStr
 
 from lbtoolkit.plugins._postgres._config import Options, PostgresConfig
@@ -20,7 +21,22 @@ if TYPE_CHECKING:
 
     from lbtoolkit import Runtime
 
-__all__ = ["CommonPlugin", "PluginState", "PostgresPlugin"]
+__all__ = ["OUTAGE_ERRORS", "CommonPlugin", "PluginState", "PostgresPlugin"]
+
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    # The server refused, lost or closed the connection (SQLSTATE class 08),
+    # is starting up or shutting down, or has no connection slot left.
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    # The socket's own (refused, reset, no route, DNS) and a connect or pool
+    # wait timing out: counted only when raised through the plugin's pool.
+    OSError,
+    TimeoutError,
+)
+"""What asyncpg raises when the server cannot be reached, as both plugins register it."""
 
 
 class PluginState(enum.StrEnum):
@@ -63,11 +79,13 @@ class PostgresPlugin:
 
     Subclasses set ``kind`` and ``config_model``, open their client in
     ``_open`` (through ``self.connector.retry``), close it in ``_close``
-    and answer ``_ping``.
+    and answer ``_ping``; they name the objects their client's calls go
+    through in ``_outage_owners`` and may add errors to ``outage_errors``.
     """
 
     kind: ClassVar[str]
     config_model: ClassVar[type[PostgresConfig]]
+    outage_errors: ClassVar[tuple[type[BaseException], ...]] = OUTAGE_ERRORS
 
     def __init__(self, runtime: Runtime, options: Options) -> None:
         self.runtime = runtime
@@ -87,6 +105,14 @@ class PostgresPlugin:
         # process, which is what a failing liveness probe would do.
         runtime.tools.probes.register_check(
             self.prefix, "readiness", self.health_check, timeout=self.connector.timeout
+        )
+        self.outage = runtime.tools.outages.register(
+            self.prefix,
+            self.kind,
+            self.outage_errors,
+            matches=self._is_outage,
+            owners=self._outage_owners,
+            describe=self.connector.describe,
         )
 
     def variable(self, name: str) -> str:
@@ -125,6 +151,7 @@ class PostgresPlugin:
                 await self._ping()
         except Exception as error:  # noqa: BLE001 - reported as a connection error
             raise self.connector.error(error) from None
+        self.outage.available()
 
     async def run_migration(self) -> list[Migration]:
         """Apply the pending migrations of ``MIGRATIONS_DIR``; return those applied.
@@ -156,6 +183,14 @@ class PostgresPlugin:
 
     async def _ping(self) -> None:
         raise NotImplementedError
+
+    def _outage_owners(self) -> tuple[object, ...]:
+        """The client's objects (pool, engine) whose methods raise its builtin errors."""
+        return ()
+
+    def _is_outage(self, error: BaseException) -> bool:  # noqa: ARG002 - for subclasses
+        """Whether ``error``, of no type in ``outage_errors``, still means the server is gone."""
+        return False
 
     def _require(self, method: str) -> None:
         if self.state is not PluginState.STARTED:

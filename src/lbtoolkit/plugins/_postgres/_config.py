@@ -8,7 +8,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
-from lbtoolkit.config import env
+from lbtoolkit.config import (
+    NonNegativeDuration,
+    NonNegativeInt,
+    PositiveDuration,
+    PositiveInt,
+    RemotePort,
+    env,
+)
 
 __all__ = ["DEFAULT_PREFIX", "Options", "PostgresConfig", "SslMode"]
 
@@ -16,9 +23,8 @@ __all__ = ["DEFAULT_PREFIX", "Options", "PostgresConfig", "SslMode"]
 DEFAULT_PREFIX = "psql"
 
 SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
-Port = Annotated[int, Field(ge=1, le=65535)]
-Positive = Annotated[int, Field(ge=1)]
-NonNegative = Annotated[int, Field(ge=0)]
+# asyncpg sets up a slot per connection of the pool before it connects.
+PoolSize = Annotated[int, Field(ge=1, le=10_000)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +58,14 @@ class PostgresConfig(BaseModel):
         "overrides the connection fields",
     )
     host: str = env("HOST", default="localhost", comment="PostgreSQL server host")
-    port: Port = env("PORT", default=5432, comment="PostgreSQL server port")
+    port: RemotePort = env("PORT", default=5432, comment="PostgreSQL server port")
     username: str = env("USERNAME", default="", comment="Database username")
     password: SecretStr = env("PASSWORD", default=SecretStr(""), comment="Database password")
     database: str = env("DATABASE", default="", comment="Database name")
     ssl_mode: SslMode = env(
         "SSL_MODE",
         default="disable",
-        comment="SSL mode: disable, allow, prefer, require, verify-ca, verify-full",
+        comment="SSL mode",
         aliases=("SSLMODE",),
     )
     timezone: str = env("TIMEZONE", default="UTC", comment="Session time zone")
@@ -69,36 +75,36 @@ class PostgresConfig(BaseModel):
         comment="Directory of the .sql migrations run_migration() applies",
     )
     debug: bool = env("DEBUG", default=False, comment="Log every SQL statement")
-    max_connections: Positive = env(
+    max_connections: PoolSize = env(
         "MAX_CONNECTIONS",
         default=10,
         comment="Most connections open at once",
         aliases=("MAX_POOL_SIZE",),
     )
-    max_idle_connections: NonNegative = env(
+    max_idle_connections: NonNegativeInt = env(
         "MAX_IDLE_CONNECTIONS",
         default=5,
         comment="Connections kept open while idle",
         aliases=("MIN_POOL_SIZE",),
     )
-    conn_max_lifetime: timedelta = env(
+    conn_max_lifetime: NonNegativeDuration = env(
         "CONN_MAX_LIFETIME",
         default=timedelta(hours=1),
         comment="A connection older than this is replaced (0: never)",
         aliases=("MAX_CONN_LIFETIME",),
     )
-    conn_max_idle_time: timedelta = env(
+    conn_max_idle_time: NonNegativeDuration = env(
         "CONN_MAX_IDLE_TIME",
         default=timedelta(minutes=30),
         comment="A connection idle for longer than this is closed (0: never)",
         aliases=("MAX_CONN_IDLE_TIME",),
     )
-    conn_attempts: Positive = env(
+    conn_attempts: PositiveInt = env(
         "CONN_ATTEMPTS",
         default=3,
         comment="Connection attempts at start, with backoff between them",
     )
-    conn_timeout: timedelta = env(
+    conn_timeout: PositiveDuration = env(
         "CONN_TIMEOUT", default=timedelta(seconds=5), comment="Timeout of one connection attempt"
     )
     application_name: str = env(
@@ -115,22 +121,6 @@ class PostgresConfig(BaseModel):
             ("postgres://", "postgresql://")
         ):
             msg = "must be a URL starting with postgres:// or postgresql://"
-            raise ValueError(msg)
-        return value
-
-    @field_validator("conn_max_lifetime", "conn_max_idle_time")
-    @classmethod
-    def _not_negative(cls, value: timedelta) -> timedelta:
-        if value < timedelta(0):
-            msg = "must not be negative (0 turns the limit off)"
-            raise ValueError(msg)
-        return value
-
-    @field_validator("conn_timeout")
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            msg = "must be longer than 0s"
             raise ValueError(msg)
         return value
 

@@ -177,7 +177,7 @@ def _expect_subscribed(answer: object) -> None:
 
 
 async def _close_pubsub(pubsub: PubSub) -> None:
-    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+    await pubsub.aclose()
 
 
 def _escape(text: str) -> str:

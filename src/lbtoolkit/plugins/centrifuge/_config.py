@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, SecretStr
 
-from lbtoolkit.config import env
+from lbtoolkit.config import ByteSize, HttpPath, PositiveDuration, PositiveInt, env
 
 __all__ = ["Config"]
 
@@ -14,7 +14,7 @@ __all__ = ["Config"]
 class Config(BaseModel):
     """Variables read as ``{SERVICE}_{PREFIX}_{NAME}`` (the guide lists none for centrifuge)."""
 
-    path: str = env(
+    path: HttpPath = env(
         "PATH",
         default="/connection/websocket",
         comment="Path of the WebSocket endpoint on the service's HTTP server",
@@ -34,15 +34,15 @@ class Config(BaseModel):
         default="",
         comment="Prefix of the Redis pub/sub channels; empty: the service name and plugin prefix",
     )
-    client_queue_max_size: int = env(
+    client_queue_max_size: ByteSize = env(
         "CLIENT_QUEUE_MAX_SIZE",
         default=1_048_576,
         comment="Bytes waiting to be sent to one client before it is disconnected as slow",
     )
-    client_channel_limit: int = env(
+    client_channel_limit: PositiveInt = env(
         "CLIENT_CHANNEL_LIMIT", default=128, comment="Channels one client may subscribe to"
     )
-    connect_timeout: dt.timedelta = env(
+    connect_timeout: PositiveDuration = env(
         "CONNECT_TIMEOUT",
         default=dt.timedelta(seconds=10),
         comment="Time a new connection has to send its connect command",

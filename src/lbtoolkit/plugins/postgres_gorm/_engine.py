@@ -77,6 +77,10 @@ class IdleExpiringPool(AsyncAdaptedQueuePool):
     max_idle: float = float("inf")
     """Seconds a pooled connection may stay unused."""
 
+    # SQLAlchemy names a pool's logger after its class's module; this keeps the
+    # pool's lines under "sqlalchemy.pool", whose level the runtime sets.
+    _sqla_logger_namespace = "sqlalchemy.pool.impl.IdleExpiringPool"
+
     def recreate(self) -> AsyncAdaptedQueuePool:
         pool = super().recreate()
         assert isinstance(pool, IdleExpiringPool)  # noqa: S101 - recreate keeps the class

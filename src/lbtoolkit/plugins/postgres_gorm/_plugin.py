@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import text
+from sqlalchemy import exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from lbtoolkit.config import env
-from lbtoolkit.plugins._postgres import CommonPlugin, Options, PostgresConfig, PostgresPlugin
-from lbtoolkit.plugins._support import build_test_plugin
+from lbtoolkit.plugins import build_test_plugin
+from lbtoolkit.plugins._postgres import (
+    OUTAGE_ERRORS,
+    CommonPlugin,
+    Options,
+    PostgresConfig,
+    PostgresPlugin,
+)
 from lbtoolkit.plugins.postgres_gorm._engine import build_engine
 
 if TYPE_CHECKING:
@@ -55,6 +61,8 @@ class GormPlugin(PostgresPlugin):
 
     kind = "postgres_gorm"
     config_model = Config
+    # SQLAlchemy's pool timing out waiting for a free connection: all are taken.
+    outage_errors = (*OUTAGE_ERRORS, exc.TimeoutError)
 
     def __init__(self, runtime: Runtime, options: Options) -> None:
         super().__init__(runtime, options)
@@ -90,6 +98,14 @@ class GormPlugin(PostgresPlugin):
     async def _ping(self) -> None:
         await _ping(self.db())
 
+    def _outage_owners(self) -> tuple[object, ...]:
+        engine = self._engine
+        return () if engine is None else (engine.sync_engine, engine.sync_engine.pool)
+
+    def _is_outage(self, error: BaseException) -> bool:
+        # A statement failed because its connection died: SQLAlchemy says so.
+        return isinstance(error, exc.DBAPIError) and error.connection_invalidated
+
 
 async def _ping(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
@@ -109,4 +125,4 @@ def new_test_plugin(
     ``options`` defaults to prefix ``test`` (variables ``TEST_HOST``, ...).
     Configuration problems are raised here, at once.
     """
-    return build_test_plugin(new_plugin, options or Options(name="test"), environ)
+    return build_test_plugin(new_plugin, options or Options(name="test"), environ=environ)

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import asyncpg
 
+from lbtoolkit.plugins import build_test_plugin
 from lbtoolkit.plugins._postgres import CommonPlugin, Options, PostgresConfig, PostgresPlugin
-from lbtoolkit.plugins._support import build_test_plugin
 from lbtoolkit.plugins.postgres_pg._pool import open_pool
 
 if TYPE_CHECKING:
@@ -66,6 +66,9 @@ class PgPlugin(PostgresPlugin):
         async with self.db().acquire() as conn:
             await conn.execute("SELECT 1")
 
+    def _outage_owners(self) -> tuple[object, ...]:
+        return () if self._pool is None else (self._pool,)
+
 
 def new_plugin(runtime: Runtime, options: Options) -> Plugin:
     """Build the plugin; its config is parsed now, the pool opens in ``pre_start``."""
@@ -80,4 +83,4 @@ def new_test_plugin(
     ``options`` defaults to prefix ``test`` (variables ``TEST_HOST``, ...).
     Configuration problems are raised here, at once.
     """
-    return build_test_plugin(new_plugin, options or Options(name="test"), environ)
+    return build_test_plugin(new_plugin, options or Options(name="test"), environ=environ)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from lbtoolkit.config import env
+from lbtoolkit.config import HttpPath, ListenAddress, Port, env
 
 __all__ = ["DEFAULT_PORT", "DEFAULT_PREFIX", "Config", "Options"]
 
@@ -32,16 +32,16 @@ class Config(BaseModel):
         default=False,
         comment="Serve the metrics on a port of their own",
     )
-    server_listen: str = env(
+    server_listen: ListenAddress = env(
         "SERVER_LISTEN",
         # Every interface, as the other servers: scraped from outside the container.
         default="0.0.0.0",  # noqa: S104
         comment="Address the metrics server listens on",
     )
-    server_port: Annotated[int, Field(ge=0, le=65535)] = env(
+    server_port: Port = env(
         "SERVER_PORT", default=DEFAULT_PORT, comment="Port of the metrics server (0: any free one)"
     )
-    server_path: Annotated[str, Field(pattern=r"^/")] = env(
+    server_path: HttpPath = env(
         "SERVER_PATH", default="/metrics", comment="Path the metrics are served at"
     )
     namespace: Annotated[str, Field(pattern=r"^([a-zA-Z_][a-zA-Z0-9_]*)?$")] = env(

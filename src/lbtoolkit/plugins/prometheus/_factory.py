@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lbtoolkit.plugins._support import build_test_plugin
+from lbtoolkit.plugins import build_test_plugin
 from lbtoolkit.plugins.prometheus._config import Options
 from lbtoolkit.plugins.prometheus._plugin import Plugin, PrometheusPlugin
 
@@ -33,4 +33,4 @@ def new_test_plugin(
     Raises ``ConfigError`` at once for bad variables. Run its hooks with
     ``lbtoolkit.testing.open_plugin``.
     """
-    return build_test_plugin(new_plugin, options or Options(), environ)
+    return build_test_plugin(new_plugin, options or Options(), environ=environ)

@@ -14,18 +14,21 @@ from __future__ import annotations
 from types import FunctionType
 
 from lbtoolkit.plugins.rabbitmq._config import Config, Options
-from lbtoolkit.plugins.rabbitmq._delivery import Delivery, Handler, HeaderValue
+from lbtoolkit.plugins.rabbitmq._delivery import Delivery, HeaderValue
 from lbtoolkit.plugins.rabbitmq._errors import (
     RabbitMQConnectionError,
     RabbitMQDeclareError,
+    RabbitMQHandlerError,
     RabbitMQNotConnectedError,
     RabbitMQPublishError,
 )
 from lbtoolkit.plugins.rabbitmq._factory import new_plugin, new_test_plugin
+from lbtoolkit.plugins.rabbitmq._handlers import BytesHandler, Handler
 from lbtoolkit.plugins.rabbitmq._plugin import Plugin, RabbitMQPlugin
 from lbtoolkit.plugins.rabbitmq._subscription import Subscription
 
 __all__ = [
+    "BytesHandler",
     "Config",
     "Delivery",
     "Handler",
@@ -34,6 +37,7 @@ __all__ = [
     "Plugin",
     "RabbitMQConnectionError",
     "RabbitMQDeclareError",
+    "RabbitMQHandlerError",
     "RabbitMQNotConnectedError",
     "RabbitMQPlugin",
     "RabbitMQPublishError",

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Annotated
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, SecretStr
 from yarl import URL
 
-from lbtoolkit.config import ConfigIssue, env
+from lbtoolkit.config import (
+    ConfigIssue,
+    NonNegativeDuration,
+    NonNegativeInt,
+    PositiveDuration,
+    RemotePort,
+    env,
+)
 
 __all__ = ["DEFAULT_PREFIX", "Config", "Options", "Target", "resolve_target"]
 
 DEFAULT_PREFIX = "rabbitmq"
 
-_Port = Annotated[int, Field(ge=1, le=65535)]
-_Count = Annotated[int, Field(ge=0)]
 _DEFAULT_PORTS = {"amqp": 5672, "amqps": 5671}
 
 
@@ -37,35 +40,35 @@ class Config(BaseModel):
         "overrides HOST, PORT, USERNAME, PASSWORD and VHOST",
     )
     host: str = env("HOST", default="localhost", comment="RabbitMQ host")
-    port: _Port = env("PORT", default=5672, comment="RabbitMQ port")
+    port: RemotePort = env("PORT", default=5672, comment="RabbitMQ port")
     username: str = env("USERNAME", default="guest", comment="RabbitMQ username")
     password: SecretStr = env("PASSWORD", default=SecretStr("guest"), comment="RabbitMQ password")
     vhost: str = env("VHOST", default="/", comment="RabbitMQ virtual host")
     # The Go plugin reads PREFETCH_COUNT; its deployments keep working.
-    prefetch: _Count = env(
+    prefetch: NonNegativeInt = env(
         "PREFETCH",
         default=1,
         comment="Prefetch count: unacknowledged messages one subscription holds (0: no limit)",
         aliases=("PREFETCH_COUNT",),
     )
-    retry_limit: _Count = env(
+    retry_limit: NonNegativeInt = env(
         "RETRY_LIMIT",
         default=3,
         comment="Times a message is delivered again after its handler failed, before it "
         "moves to the subscription's dead-letter queue",
     )
-    connect_timeout: timedelta = env(
+    connect_timeout: PositiveDuration = env(
         "CONNECT_TIMEOUT", default="5s", comment="Timeout of the first connection at start"
     )
-    reconnect_interval: timedelta = env(
+    reconnect_interval: PositiveDuration = env(
         "RECONNECT_INTERVAL", default="1s", comment="Pause between reconnection attempts"
     )
-    publish_timeout: timedelta = env(
+    publish_timeout: PositiveDuration = env(
         "PUBLISH_TIMEOUT",
         default="30s",
         comment="How long publish waits for the broker's confirmation, reconnections included",
     )
-    drain_timeout: timedelta = env(
+    drain_timeout: NonNegativeDuration = env(
         "DRAIN_TIMEOUT",
         default="10s",
         comment="How long stop waits for running handlers before closing the connection",

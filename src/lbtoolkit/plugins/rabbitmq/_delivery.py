@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -13,7 +13,6 @@ from aio_pika.abc import AbstractIncomingMessage, DeliveryMode
 __all__ = [
     "RETRIES_HEADER",
     "Delivery",
-    "Handler",
     "HeaderValue",
     "outgoing",
     "retries_of",
@@ -59,10 +58,6 @@ class Delivery:
             bool(message.redelivered),
             retries + 1,
         )
-
-
-Handler = Callable[[Delivery], Awaitable[object]]
-"""An async function taking a :class:`Delivery`; raising means "not processed"."""
 
 
 def outgoing(

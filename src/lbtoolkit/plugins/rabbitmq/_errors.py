@@ -8,6 +8,7 @@ from lbtoolkit.plugins._support import PluginConnectionError
 __all__ = [
     "RabbitMQConnectionError",
     "RabbitMQDeclareError",
+    "RabbitMQHandlerError",
     "RabbitMQNotConnectedError",
     "RabbitMQPublishError",
 ]
@@ -61,4 +62,23 @@ class RabbitMQDeclareError(LbToolkitError, RuntimeError):
             f"{self.owner}: declaring {self.what} failed: {self.cause}. Hint: one declared "
             "earlier with other arguments must be deleted first (the Go toolkit declares "
             "its exchanges as fanout, these are topic)"
+        )
+
+
+class RabbitMQHandlerError(LbToolkitError, TypeError):
+    """``subscribe`` was given a handler of neither accepted shape."""
+
+    def __init__(self, owner: str, subject: str, handler: str, problem: str) -> None:
+        super().__init__(owner, subject, handler, problem)
+        self.owner = owner
+        self.subject = subject
+        self.handler = handler
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return (
+            f"{self.owner}: cannot subscribe {self.handler} to {self.subject}: {self.problem}. "
+            "Hint: annotate its first parameter as bytes, to receive the payload "
+            "(async def handle(data: bytes) -> None), or as Delivery, to receive the payload "
+            "with its event, headers and attempt (async def handle(delivery: Delivery) -> None)"
         )

@@ -5,20 +5,21 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Mapping
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar, overload
 
 import aio_pika
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS, DeliveryError, ProbableAuthenticationError
 
 from lbtoolkit.plugins._support import describe
 from lbtoolkit.plugins.rabbitmq._config import Config, Options, resolve_target
-from lbtoolkit.plugins.rabbitmq._delivery import Handler, HeaderValue, outgoing
+from lbtoolkit.plugins.rabbitmq._delivery import HeaderValue, outgoing
 from lbtoolkit.plugins.rabbitmq._errors import (
     RabbitMQConnectionError,
     RabbitMQDeclareError,
     RabbitMQNotConnectedError,
     RabbitMQPublishError,
 )
+from lbtoolkit.plugins.rabbitmq._handlers import BytesHandler, Handler, as_delivery_handler
 from lbtoolkit.plugins.rabbitmq._subscription import (
     Subscription,
     declare_exchange,
@@ -55,6 +56,7 @@ class Plugin(Protocol):
         """Publish ``data`` as ``event`` and wait until the broker has it (confirmed)."""
         ...
 
+    @overload
     async def subscribe(
         self,
         service: str,
@@ -63,8 +65,31 @@ class Plugin(Protocol):
         *,
         queue: str | None = None,
         prefetch: int | None = None,
+    ) -> Subscription: ...
+    @overload
+    async def subscribe(
+        self,
+        service: str,
+        event: str,
+        handler: BytesHandler,
+        *,
+        queue: str | None = None,
+        prefetch: int | None = None,
+    ) -> Subscription: ...
+    async def subscribe(
+        self,
+        service: str,
+        event: str,
+        handler: Handler | BytesHandler,
+        *,
+        queue: str | None = None,
+        prefetch: int | None = None,
     ) -> Subscription:
-        """Call ``handler`` for every ``event`` that ``service`` publishes."""
+        """Call ``handler`` with each ``event`` that ``service`` publishes.
+
+        A handler whose first parameter is annotated ``bytes`` gets the payload
+        (the guide's shape); one annotated ``Delivery`` gets the :class:`Delivery`.
+        """
         ...
 
     async def channel(self) -> AbstractRobustChannel:
@@ -217,6 +242,7 @@ class RabbitMQPlugin:
         reason = f"the broker refused it ({describe(error)})"
         return RabbitMQPublishError(self._owner, self._service, event, reason)
 
+    @overload
     async def subscribe(
         self,
         service: str,
@@ -225,8 +251,32 @@ class RabbitMQPlugin:
         *,
         queue: str | None = None,
         prefetch: int | None = None,
+    ) -> Subscription: ...
+    @overload
+    async def subscribe(
+        self,
+        service: str,
+        event: str,
+        handler: BytesHandler,
+        *,
+        queue: str | None = None,
+        prefetch: int | None = None,
+    ) -> Subscription: ...
+    async def subscribe(
+        self,
+        service: str,
+        event: str,
+        handler: Handler | BytesHandler,
+        *,
+        queue: str | None = None,
+        prefetch: int | None = None,
     ) -> Subscription:
-        """Call ``handler`` for every ``event`` that ``service`` publishes.
+        """Call ``handler`` with each ``event`` that ``service`` publishes.
+
+        The handler's first parameter's annotation chooses what it gets, once,
+        here: ``bytes``, the payload (the guide's shape); ``Delivery``, the
+        payload with its event, headers and attempt. Any other handler is
+        refused with ``RabbitMQHandlerError``.
 
         The queue (default ``{this service}:{service}:{event}``) is durable and
         shared by the replicas of this service. Declared at once when connected
@@ -235,13 +285,15 @@ class RabbitMQPlugin:
         acknowledged when it returns; when it raises, the message comes again
         up to ``RETRY_LIMIT`` times, then moves to ``{queue}.dead-letter``.
         """
+        subject = f"{service}/{event}"
+        on_delivery = as_delivery_handler(handler, self._owner, subject)
         if self._stopping:
-            raise RabbitMQNotConnectedError(self._owner, f"subscribe to {service}/{event}")
+            raise RabbitMQNotConnectedError(self._owner, f"subscribe to {subject}")
         subscription = Subscription(
             service=service,
             event=event,
             queue=queue or queue_name(self._service, service, event),
-            handler=handler,
+            handler=on_delivery,
             prefetch=self.config.prefetch if prefetch is None else prefetch,
             retry_limit=self.config.retry_limit,
             log=self._log,

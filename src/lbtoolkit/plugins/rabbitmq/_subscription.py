@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 from aio_pika import ExchangeType
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 
-from lbtoolkit.plugins.rabbitmq._delivery import Delivery, Handler, retries_of, retry_copy
+from lbtoolkit.plugins.rabbitmq._delivery import Delivery, retries_of, retry_copy
+from lbtoolkit.plugins.rabbitmq._handlers import Handler
 
 if TYPE_CHECKING:
     from aio_pika.abc import (

@@ -9,10 +9,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from redis.asyncio import Redis, RedisCluster
-from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import (
+    ClusterDownError,
+    RedisClusterException,
+    RedisClusterUnreachableError,
+    RedisError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from lbtoolkit.config import ConfigError, ConfigIssue
-from lbtoolkit.plugins.redis._config import Config, Problem, find_problems, parse_addresses
+from lbtoolkit.plugins.redis._config import Config, Problem, find_problems, resolve_target
 from lbtoolkit.plugins.redis._connection import new_client, new_cluster_client
 from lbtoolkit.plugins.redis._errors import RedisConnectError, RedisStateError
 
@@ -33,6 +40,19 @@ _MASK = "******"
 # What a failed connect raises: redis-py's errors (the cluster ones stand
 # apart from RedisError) and the socket's own.
 _CONNECT_ERRORS = (RedisError, RedisClusterException, OSError)
+
+# What a command raises when the server cannot be reached: refused, reset,
+# timed out, no free connection in the pool (redis-py's MaxConnectionsError
+# is a ConnectionError), the cluster down; the socket's own errors when they
+# escape redis-py's wrapping.
+_OUTAGE_ERRORS = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ClusterDownError,
+    RedisClusterUnreachableError,
+    ConnectionError,
+    TimeoutError,
+)
 
 
 class Plugin(Protocol):
@@ -97,6 +117,13 @@ class _RedisPlugin:
         runtime.tools.probes.register_check(
             self._prefix, "readiness", self._check, timeout=CHECK_TIMEOUT
         )
+        self._outage = runtime.tools.outages.register(
+            self._prefix,
+            "redis",
+            _OUTAGE_ERRORS,
+            owners=self._owners,
+            describe=lambda error: self._scrub(f"{type(error).__name__}: {error}"),
+        )
 
     def client(self) -> Redis | RedisCluster:
         if self._client is None:
@@ -135,25 +162,25 @@ class _RedisPlugin:
         if problems:
             raise ConfigError([self._issue(p) for p in problems])
         config = self._config
-        addresses = parse_addresses(config.addr)
+        target = resolve_target(config)
+        addresses = list(target.addresses)
         client: Redis | RedisCluster
         if config.cluster_mode:
             client = new_cluster_client(config, addresses, self._client_name)
         else:
             client = new_client(config, addresses[0], self._client_name)
+        where = ",".join(str(a) for a in addresses)
         try:
             if isinstance(client, RedisCluster):
                 await client.initialize()
             await client.ping()
         except _CONNECT_ERRORS as error:
             await _close_quietly(client)
-            where = ",".join(str(a) for a in addresses)
             cause = self._scrub(str(error))
-            raise RedisConnectError(
-                self._prefix, where, cause, variable=self._variable("ADDR")
-            ) from error
+            variable = " and ".join(self._variable(name) for name in target.variables)
+            raise RedisConnectError(self._prefix, where, cause, variable=variable) from error
         self._client = client
-        log.debug("%s: connected to %s (%s)", self._owner, config.addr, type(client).__name__)
+        log.debug("%s: connected to %s (%s)", self._owner, where, type(client).__name__)
 
     async def on_stop(self) -> None:
         client, self._client = self._client, None
@@ -164,6 +191,15 @@ class _RedisPlugin:
         if self._client is None:
             raise RedisStateError(self._prefix, "ping", "failed: the plugin is not started")
         await self._client.ping()
+        self._outage.available()
+
+    def _owners(self) -> tuple[object, ...]:
+        client = self._client
+        if client is None:
+            return ()
+        if isinstance(client, RedisCluster):
+            return (client,)
+        return (client, client.connection_pool)
 
     def _variable(self, name: str) -> str:
         return self._runtime.config.variable_name(name, self._prefix)

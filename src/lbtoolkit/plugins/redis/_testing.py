@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lbtoolkit.plugins._support import build_test_plugin
+from lbtoolkit.plugins import build_test_plugin
 from lbtoolkit.plugins.redis._plugin import Options, Plugin, new_plugin
 
 if TYPE_CHECKING:
@@ -23,4 +23,4 @@ def new_test_plugin(
     ``ConfigError`` here at once. Start and stop it with
     ``lbtoolkit.testing.open_plugin``.
     """
-    return build_test_plugin(new_plugin, options or Options(), environ)
+    return build_test_plugin(new_plugin, options or Options(), environ=environ)

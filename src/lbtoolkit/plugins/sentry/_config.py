@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Annotated
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, SecretStr
 
-from lbtoolkit.config import env
+from lbtoolkit.config import NonNegativeDuration, PositiveDuration, SampleRate, env
 
 __all__ = ["DEFAULT_PREFIX", "Config", "Options"]
 
@@ -30,9 +28,7 @@ class Config(BaseModel):
     environment: str = env(
         "ENVIRONMENT", default="", comment="Environment name (empty: Sentry's default)"
     )
-    sample_rate: Annotated[float, Field(ge=0, le=1)] = env(
-        "SAMPLE_RATE", default=1.0, comment="Error sampling rate"
-    )
+    sample_rate: SampleRate = env("SAMPLE_RATE", default=1.0, comment="Error sampling rate")
     release: str = env(
         "RELEASE",
         default="",
@@ -44,9 +40,9 @@ class Config(BaseModel):
         comment="Fail start and readiness while the DSN's host refuses connections "
         "(off: a Sentry outage never takes the service down)",
     )
-    connect_timeout: timedelta = env(
+    connect_timeout: PositiveDuration = env(
         "CONNECT_TIMEOUT", default="2s", comment="Timeout of the connection check"
     )
-    shutdown_timeout: timedelta = env(
+    shutdown_timeout: NonNegativeDuration = env(
         "SHUTDOWN_TIMEOUT", default="2s", comment="How long stop waits to send pending events"
     )

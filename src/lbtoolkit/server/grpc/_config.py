@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from lbtoolkit.config import env
+from lbtoolkit.config import ListenAddress, MessageSize, Port, env
 
 __all__ = ["GrpcServerConfig"]
 
@@ -16,18 +16,20 @@ _16_MIB = 16 * 1024 * 1024
 class GrpcServerConfig(BaseModel):
     """Names and defaults as in the Go toolkit, plus reflection and TLS."""
 
-    listen: str = env(
+    listen: ListenAddress = env(
         "GRPC_SERVER_LISTEN",
         default="0.0.0.0",  # noqa: S104 - a service listens on every interface of its pod
         comment="Address the gRPC server listens on",
     )
-    port: int = env("GRPC_SERVER_PORT", default=9000, comment="gRPC server port (0: any free port)")
-    max_receive_message_size: int = env(
+    port: Port = env(
+        "GRPC_SERVER_PORT", default=9000, comment="gRPC server port (0: any free port)"
+    )
+    max_receive_message_size: MessageSize = env(
         "GRPC_SERVER_MAX_RECEIVE_MESSAGE_SIZE",
         default=_16_MIB,
         comment="Largest request message accepted, in bytes (default 16 MiB)",
     )
-    max_send_message_size: int = env(
+    max_send_message_size: MessageSize = env(
         "GRPC_SERVER_MAX_SEND_MESSAGE_SIZE",
         default=_16_MIB,
         comment="Largest response message sent, in bytes (default 16 MiB)",

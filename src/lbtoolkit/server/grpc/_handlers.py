@@ -1,6 +1,7 @@
 """One gRPC method handler per RPC, wrapped once when the server is built.
 
-Each handler does, per call: in-flight gauge and latency clock, the request
+Each handler does, per call: the server's count of running calls (which the
+drain waits on), in-flight gauge and latency clock, the request
 context (only when the implementation or an interceptor takes one), the
 call, status mapping on error, the request counter, and a server span only
 when tracing is on. Everything that can be decided in advance (which shape,
@@ -39,7 +40,8 @@ if TYPE_CHECKING:
 
     from lbtoolkit.server._scope import RequestScope
     from lbtoolkit.server._spec import MethodSpec, ServiceSpec
-    from lbtoolkit.tools import MethodMetrics, RequestMetrics, ServerSpan, Traces
+    from lbtoolkit.server.grpc._drain import CallTracker
+    from lbtoolkit.tools import MethodMetrics, Outages, RequestMetrics, ServerSpan, Traces
 
 __all__ = ["build_handlers"]
 
@@ -78,8 +80,13 @@ def build_handlers(
     metrics: RequestMetrics,
     traces: Traces,
     container: AsyncContainer,
+    tracker: CallTracker,
+    outages: Outages | None = None,
 ) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
-    """The method handlers of ``spec`` answered by ``implementation``, by method name."""
+    """The method handlers of ``spec`` answered by ``implementation``, by method name.
+
+    ``outages`` tells a plugin's outage (answered UNAVAILABLE) from a bug (INTERNAL).
+    """
     tracer = traces.tracer("lbtoolkit.server.grpc") if traces.enabled else None
     handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
     for method in spec.grpc_methods:
@@ -99,10 +106,10 @@ def build_handlers(
             if takes_context or interceptors
             else None
         )
-        prepared = _Call(method.grpc_path, call, context_type, tracing)
+        prepared = _Call(method.grpc_path, call, context_type, tracing, outages)
         bound = metrics.bind(server, method.grpc_path, codes=("OK",))
         shape = _streaming if method.server_streaming else _unary
-        behavior = shape(prepared, bound)
+        behavior = shape(prepared, bound, tracker)
         factory = _FACTORIES[method.client_streaming, method.server_streaming]
         handlers[method.name] = factory(
             behavior,
@@ -171,7 +178,7 @@ class _Call:
     interceptor takes a context: then none is made.
     """
 
-    __slots__ = ("call", "context_type", "path", "tracing")
+    __slots__ = ("call", "context_type", "outages", "path", "tracing")
 
     def __init__(
         self,
@@ -179,19 +186,22 @@ class _Call:
         call: Handler,
         context_type: type[GrpcRequestContext] | None,
         tracing: _Tracing | None,
+        outages: Outages | None,
     ) -> None:
         self.path = path
         self.call = call
         self.context_type = context_type
         self.tracing = tracing
+        self.outages = outages
 
 
-def _unary(prepared: _Call, metrics: MethodMetrics) -> Behavior:
-    path, call, context_type, tracing = (
+def _unary(prepared: _Call, metrics: MethodMetrics, tracker: CallTracker) -> Behavior:
+    path, call, context_type, tracing, outages = (
         prepared.path,
         prepared.call,
         prepared.context_type,
         prepared.tracing,
+        prepared.outages,
     )
     new = object.__new__
     # MethodMetrics.begin/end and new_method_context are written out below: in
@@ -209,6 +219,7 @@ def _unary(prepared: _Call, metrics: MethodMetrics) -> Behavior:
             set_raw(request_context, context)
             set_peer(request_context, context.peer())
             set_scope(request_context, None)
+        tracker.running += 1
         metrics.in_flight += 1
         started = perf_counter()
         code = "OK"
@@ -218,7 +229,7 @@ def _unary(prepared: _Call, metrics: MethodMetrics) -> Behavior:
             code = "CANCELLED"
             raise
         except Exception as error:
-            failure = failure_of(error, path, context)
+            failure = failure_of(error, path, context, outages)
             code = failure.code.name
             _fail_span(span, code, failure.message, error)
             if failure.abort:
@@ -226,6 +237,9 @@ def _unary(prepared: _Call, metrics: MethodMetrics) -> Behavior:
             raise
         finally:
             seconds = perf_counter() - started
+            tracker.running -= 1
+            if tracker.draining and not tracker.running:
+                tracker.idle.set()
             metrics.in_flight -= 1
             buckets[bisect_left(bounds, seconds)] += 1
             metrics.total += seconds
@@ -238,12 +252,13 @@ def _unary(prepared: _Call, metrics: MethodMetrics) -> Behavior:
     return behavior
 
 
-def _streaming(prepared: _Call, metrics: MethodMetrics) -> Behavior:
-    path, call, context_type, tracing = (
+def _streaming(prepared: _Call, metrics: MethodMetrics, tracker: CallTracker) -> Behavior:
+    path, call, context_type, tracing, outages = (
         prepared.path,
         prepared.call,
         prepared.context_type,
         prepared.tracing,
+        prepared.outages,
     )
 
     async def behavior(request: Any, context: Context) -> AsyncIterator[Any]:
@@ -251,6 +266,7 @@ def _streaming(prepared: _Call, metrics: MethodMetrics) -> Behavior:
         request_context = None
         if context_type is not None:
             request_context = new_method_context(context_type, context, context.peer())
+        tracker.running += 1
         metrics.begin()
         started = perf_counter()
         code = "OK"
@@ -262,13 +278,16 @@ def _streaming(prepared: _Call, metrics: MethodMetrics) -> Behavior:
             code = "CANCELLED"
             raise
         except Exception as error:
-            failure = failure_of(error, path, context)
+            failure = failure_of(error, path, context, outages)
             code = failure.code.name
             _fail_span(span, code, failure.message, error)
             if failure.abort:
                 await context.abort(failure.code, failure.message, failure.trailers)
             raise
         finally:
+            tracker.running -= 1
+            if tracker.draining and not tracker.running:
+                tracker.idle.set()
             metrics.end(code, perf_counter() - started)
             if request_context is not None and request_context.lazy_scope is not None:
                 await _close(request_context.lazy_scope, path)

@@ -17,6 +17,8 @@ from typing import Any, TypeAlias
 
 import grpc
 
+from lbtoolkit.server.grpc._drain import CallTracker, refusing_handler
+
 __all__ = ["MethodTable"]
 
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
@@ -44,6 +46,14 @@ class MethodTable(grpc.GenericRpcHandler):
         """Answer ``/{service}/{method}`` with ``handlers[method]``."""
         for method, handler in handlers.items():
             self._handlers[f"/{service}/{method}"] = handler
+
+    def refuse(self, paths: Sequence[str], tracker: CallTracker) -> None:
+        """Answer new calls of ``paths`` ``UNAVAILABLE`` from now on (the server drains).
+
+        The handlers are swapped, not checked per call: serving costs nothing more.
+        """
+        for path in paths:
+            self._handlers[path] = refusing_handler(self._handlers[path], tracker)
 
     # The two calls protoc-generated ``add_*Servicer_to_server`` functions make.
     def add_registered_method_handlers(self, service: str, handlers: Mapping[str, Handler]) -> None:

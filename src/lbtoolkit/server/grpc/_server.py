@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_type_hints
@@ -19,6 +21,7 @@ from lbtoolkit.config import ConfigError, ConfigIssue
 from lbtoolkit.server._errors import ImplementationError, ListenError, ServiceNotSetError
 from lbtoolkit.server._services import ServiceRegistry, check_implementation
 from lbtoolkit.server.grpc._config import GrpcServerConfig
+from lbtoolkit.server.grpc._drain import CallTracker
 from lbtoolkit.server.grpc._handlers import build_handlers
 from lbtoolkit.server.grpc._health import HealthService
 from lbtoolkit.server.grpc._methods import MethodTable
@@ -67,6 +70,8 @@ class GrpcServer:
         self._server: grpc.aio.Server | None = None
         self._health: HealthService | None = None
         self._handlers: list[tuple[str, dict[str, grpc.RpcMethodHandler[Any, Any]]]] = []
+        self._methods: MethodTable | None = None
+        self._tracker = CallTracker()
         self._bound_port: int | None = None
         for issue in self._tls_issues():
             runtime_config.add_issue(issue)
@@ -141,6 +146,8 @@ class GrpcServer:
                 metrics=metrics,
                 traces=self._tools.traces,
                 container=container,
+                tracker=self._tracker,
+                outages=self._tools.outages,
             )
             self._handlers.append((spec.full_name, handlers))
         self._health = HealthService(name for name, _ in self._handlers)
@@ -194,6 +201,7 @@ class GrpcServer:
             raise
         await server.start()
         self._server = server
+        self._methods = methods
         self._bound_port = port
         tls = " (TLS)" if config.tls_cert_file is not None else ""
         log.info("%s listening on %s:%d%s", self.label, config.listen, port, tls)
@@ -211,15 +219,50 @@ class GrpcServer:
             raise ListenError(self.label, address, self.port_variable, reason) from error
 
     async def stop(self, timeout: float) -> None:  # noqa: ASYNC109 - a drain deadline
-        """NOT_SERVING, stop accepting calls, let in-flight ones finish within ``timeout``."""
-        server = self._server
-        if server is None:
+        """NOT_SERVING, refuse new calls, let every running one finish within ``timeout``.
+
+        Calls still running after ``timeout`` seconds (or when the stop itself
+        is cancelled) are cancelled and named in one log line.
+        """
+        server, methods = self._server, self._methods
+        if server is None or methods is None:
             return
-        self._server = None
+        self._server = self._methods = None
         if self._health is not None:
             self._health.shutdown()
-        await server.stop(timeout)
+        methods.refuse(self._served_paths(), self._tracker)
+        deadline = asyncio.get_running_loop().time() + max(timeout, 0.0)
+        try:
+            drained = await self._tracker.wait_drained(deadline)
+        except asyncio.CancelledError:
+            self._log_cancelled(timeout)
+            await server.stop(0)
+            raise
+        if not drained:
+            self._log_cancelled(timeout)
+        await server.stop(0)
         log.info("%s stopped", self.label)
+
+    def _served_paths(self) -> list[str]:
+        return [f"/{name}/{method}" for name, handlers in self._handlers for method in handlers]
+
+    def _log_cancelled(self, timeout: float) -> None:
+        metrics = self._tools.metrics.requests("grpc")
+        running = Counter(
+            {path: metrics.bind(self._name, path).in_flight for path in self._served_paths()}
+        )
+        calls = sum(running.values())
+        if not calls:
+            return
+        names = ", ".join(f"{path} ({count})" for path, count in running.most_common() if count)
+        log.error(
+            "%s: cancelling %d call%s still running after the shutdown budget of %gs: %s",
+            self.label,
+            calls,
+            "" if calls == 1 else "s",
+            timeout,
+            names,
+        )
 
     def _variable(self, field: str) -> str:
         return self._runtime_config.variable_name(field, self._name)

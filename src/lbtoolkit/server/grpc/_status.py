@@ -3,8 +3,11 @@
 ``lbtoolkit.errors`` status errors answer with their code and message (their
 ``details`` travel as a ``google.rpc.ErrorInfo`` in ``grpc-status-details-bin``,
 as grpcio-status reads them); an abort through the gRPC context keeps its
-status; anything else is a bug: the client gets INTERNAL with a generic
-message and a reference, the log gets the traceback under the same reference.
+status; a plugin's server found unreachable (see ``lbtoolkit.tools.Outages``)
+answers UNAVAILABLE naming the plugin, with ``retry-after`` (seconds) and
+``grpc-retry-pushback-ms`` trailers, and is logged once per outage; anything
+else is a bug: the client gets INTERNAL with a generic message and a
+reference, the log gets the traceback under the same reference.
 """
 
 from __future__ import annotations
@@ -12,17 +15,28 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import grpc
 import grpc.aio
 
 from lbtoolkit.errors import StatusError
+from lbtoolkit.tools import RETRY_AFTER_SECONDS
+
+if TYPE_CHECKING:
+    from lbtoolkit.tools import Outages
 
 __all__ = ["Failure", "failure_of"]
 
 log = logging.getLogger("lbtoolkit.server.grpc")
 
 Trailers = tuple[tuple[str, str | bytes], ...]
+
+# The HTTP header's name and meaning, and gRPC's own retry pushback for clients with a retry policy.
+_RETRY_LATER: Trailers = (
+    ("retry-after", str(RETRY_AFTER_SECONDS)),
+    ("grpc-retry-pushback-ms", str(RETRY_AFTER_SECONDS * 1000)),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +50,10 @@ class Failure:
 
 
 def failure_of(
-    error: Exception, method: str, context: grpc.aio.ServicerContext[object, object]
+    error: Exception,
+    method: str,
+    context: grpc.aio.ServicerContext[object, object],
+    outages: Outages | None = None,
 ) -> Failure:
     """The status that answers ``error`` raised by the implementation of ``method``."""
     if isinstance(error, grpc.aio.AbortError):
@@ -44,6 +61,9 @@ def failure_of(
     if isinstance(error, StatusError):
         trailers = _details(error) if error.details else ()
         return Failure(error.code, str(error), trailers)
+    outage = outages.report(error, method) if outages is not None else None
+    if outage is not None:
+        return Failure(grpc.StatusCode.UNAVAILABLE, outage.message, _RETRY_LATER)
     reference = uuid.uuid4().hex[:12]
     log.error("%s raised an unexpected error (ref %s)", method, reference, exc_info=error)
     return Failure(grpc.StatusCode.INTERNAL, f"internal error (ref {reference})")

@@ -14,6 +14,7 @@ from lbtoolkit.server.http._errors import (
     MiddlewareNotFoundError,
     PathTemplateError,
     PayloadTooLargeError,
+    RequestTimeoutError,
     TranscodeError,
 )
 from lbtoolkit.server.http._middleware import (
@@ -37,6 +38,7 @@ __all__ = [
     "MiddlewareNotFoundError",
     "PathTemplateError",
     "PayloadTooLargeError",
+    "RequestTimeoutError",
     "TranscodeError",
     "parse_template",
 ]
@@ -50,6 +52,7 @@ for _name in (
     "MiddlewareNotFoundError",
     "PathTemplateError",
     "PayloadTooLargeError",
+    "RequestTimeoutError",
     "TranscodeError",
     "parse_template",
 ):

@@ -1,4 +1,4 @@
-"""The ASGI application: route, limit the body, count, trace, answer.
+"""The ASGI application: route, limit the body and the time to send it, count, trace, answer.
 
 A lean ASGI callable rather than Starlette's router and middleware stack:
 each route's middleware chain is composed once, and a request costs one
@@ -8,6 +8,7 @@ request and response objects are kept for handlers and middlewares.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from time import perf_counter
@@ -17,7 +18,7 @@ from opentelemetry import context as otel_context
 from starlette.requests import Request
 
 from lbtoolkit.server.http._endpoint import metadata_of
-from lbtoolkit.server.http._errors import PayloadTooLargeError
+from lbtoolkit.server.http._errors import PayloadTooLargeError, RequestTimeoutError
 from lbtoolkit.server.http._responses import error_response, json_error
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from lbtoolkit.server.http._middleware import Endpoint
     from lbtoolkit.server.http._observe import RouteStats, Tracing
     from lbtoolkit.server.http._router import Route, Router
+    from lbtoolkit.tools import Outages
 
 __all__ = ["HttpApp", "RouteTarget"]
 
@@ -45,7 +47,8 @@ class HttpApp:
 
     ``max_body_size`` bounds request bodies (0: no limit); a declared
     ``Content-Length`` over it is refused before reading, a chunked body as
-    soon as it grows past it.
+    soon as it grows past it. ``read_timeout`` bounds the time, in seconds,
+    the client takes to send the body (408 after it).
     """
 
     def __init__(
@@ -53,16 +56,29 @@ class HttpApp:
         router: Router[RouteTarget],
         *,
         max_body_size: int,
+        read_timeout: float,
         unmatched: RouteStats,
         tracing: Tracing,
         log: logging.Logger,
+        outages: Outages | None = None,
     ) -> None:
         self._router = router
         self._max_body_size = max_body_size
+        self._read_timeout = read_timeout
         self._unmatched = unmatched
         self._tracing = tracing
         self._log = log
-        self.in_flight = 0
+        self._outages = outages
+        self._stats = (unmatched, *(route.target.stats for route in router.routes))
+
+    @property
+    def in_flight(self) -> int:
+        """Requests being served."""
+        return sum(stats.in_flight for stats in self._stats)
+
+    def running(self) -> dict[str, int]:
+        """Requests being served, by route label (routes with none left out)."""
+        return {stats.label: stats.in_flight for stats in self._stats if stats.in_flight}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,13 +95,13 @@ class HttpApp:
         found = self._router.match(method, path)
         stats = found[0].target.stats if found is not None else self._unmatched
         status = 500
-        self.in_flight += 1
+        stats.in_flight += 1
         try:
             response, _ = await self._respond(found, method, path, scope, receive)
             status = response.status_code
             await response(scope, receive, send)
         finally:
-            self.in_flight -= 1
+            stats.in_flight -= 1
             stats.record(status, perf_counter() - started)
 
     async def _traced(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -100,7 +116,7 @@ class HttpApp:
         token = None
         error: Exception | None = None
         status = 500
-        self.in_flight += 1
+        stats.in_flight += 1
         try:
             label = route.path if route is not None else ""
             headers = metadata_of(scope["headers"])
@@ -110,7 +126,7 @@ class HttpApp:
             status = response.status_code
             await response(scope, receive, send)
         finally:
-            self.in_flight -= 1
+            stats.in_flight -= 1
             stats.record(status, perf_counter() - started)
             if span is not None:
                 self._tracing.finish(span, status, error)
@@ -133,18 +149,19 @@ class HttpApp:
         try:
             return await self._dispatch(route, scope, receive), None
         except Exception as exc:  # noqa: BLE001 - raised by a middleware or an extra handler
-            return error_response(exc, self._log, route.label), exc
+            return error_response(exc, self._log, route.label, self._outages), exc
 
     async def _dispatch(
         self, route: Route[RouteTarget], scope: Scope, receive: Receive
     ) -> Response:
         limit = self._max_body_size
-        if limit:
-            declared = _content_length(scope)
-            if declared is None:
-                receive = _limited(receive, limit)
-            elif declared > limit:
-                return json_error(413, str(PayloadTooLargeError(limit)))
+        declared = _content_length(scope)
+        if declared is None:
+            receive = _guarded(receive, limit, self._read_timeout)
+        elif limit and declared > limit:
+            return json_error(413, str(PayloadTooLargeError(limit)))
+        elif declared:
+            receive = _guarded(receive, 0, self._read_timeout)
         return await route.target.endpoint(Request(scope, receive))
 
     def _unmatched_response(self, method: str, path: str) -> Response:
@@ -165,20 +182,37 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-def _limited(receive: Receive, limit: int) -> Receive:
-    # Only bodies without a Content-Length get here: count as they arrive.
-    received = 0
+def _guarded(receive: Receive, limit: int, timeout: float) -> Receive:
+    """``receive`` bounded in time until the body is complete, and in size (``limit``, if set).
 
-    async def limited() -> Message:
-        nonlocal received
-        message = await receive()
-        if message["type"] == "http.request":
+    The size is counted only for bodies without a ``Content-Length``: a
+    declared length was checked before. The clock starts at the first read.
+    """
+    received = 0
+    deadline: float | None = None
+    complete = False
+
+    async def guarded() -> Message:
+        nonlocal received, deadline, complete
+        if complete:  # only a disconnect can come now: no deadline for that wait
+            return await receive()
+        if deadline is None:
+            deadline = asyncio.get_running_loop().time() + timeout
+        try:
+            async with asyncio.timeout_at(deadline):
+                message = await receive()
+        except TimeoutError:
+            raise RequestTimeoutError(timeout) from None
+        if message["type"] != "http.request":
+            return message
+        complete = not message.get("more_body", False)
+        if limit:
             received += len(message.get("body", b""))
             if received > limit:
                 raise PayloadTooLargeError(limit)
         return message
 
-    return limited
+    return guarded
 
 
 async def _not_http(scope: Scope, receive: Receive, send: Send) -> None:

@@ -209,10 +209,10 @@ class _WrapperCodec(MessageCodec):
         return value if self._dump is None else self._dump(value)
 
     def load(self, data: Any) -> Message:
-        return self.message_class(value=self._load(data))
+        return _new_message(self.message_class, value=self._load(data))
 
     def text(self, text: str) -> Message:
-        return self.message_class(value=self._text(text))
+        return _new_message(self.message_class, value=self._text(text))
 
 
 class _JsonFormatCodec(MessageCodec):
@@ -332,9 +332,15 @@ def _plan_field(field: FieldDescriptor, codecs: Codecs) -> FieldPlan:
     )
 
 
+def _new_message(message_class: type[Message], **fields: Any) -> Message:
+    # The stubs declare no keyword arguments on Message itself; generated
+    # classes take one per field.
+    return message_class(**fields)
+
+
 def _null_value(field: FieldDescriptor) -> Any:
     if field.message_type is not None and field.message_type.full_name == "google.protobuf.Value":
-        return _message_class(field.message_type)(null_value=0)
+        return _new_message(_message_class(field.message_type), null_value=0)
     if field.enum_type is not None and field.enum_type.full_name == "google.protobuf.NullValue":
         return 0
     return _ABSENT

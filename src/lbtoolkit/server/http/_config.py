@@ -7,7 +7,14 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from lbtoolkit.config import env
+from lbtoolkit.config import (
+    ByteSize,
+    ListenAddress,
+    NonNegativeDuration,
+    Port,
+    PositiveDuration,
+    env,
+)
 
 __all__ = ["HttpServerConfig"]
 
@@ -22,8 +29,12 @@ class HttpServerConfig(BaseModel):
     three are the Go toolkit's names; the others follow their style.
     """
 
-    listen: str = env("SERVER_LISTEN", default="0.0.0.0", comment="HTTP server listen address")  # noqa: S104
-    port: int = env("SERVER_PORT", default=8080, comment="HTTP server listen port")
+    listen: ListenAddress = env(
+        "SERVER_LISTEN",
+        default="0.0.0.0",  # noqa: S104 - a service listens on every interface of its pod
+        comment="HTTP server listen address",
+    )
+    port: Port = env("SERVER_PORT", default=8080, comment="HTTP server listen port")
     cors_enabled: bool = env(
         "SERVER_CORS_ENABLED",
         default=False,
@@ -49,12 +60,12 @@ class HttpServerConfig(BaseModel):
         default=False,
         comment="Let browsers send cookies and credentials with CORS requests",
     )
-    cors_max_age: timedelta = env(
+    cors_max_age: NonNegativeDuration = env(
         "SERVER_CORS_MAX_AGE",
         default=timedelta(minutes=10),
         comment="How long browsers may cache a CORS preflight answer",
     )
-    max_body_size: int = env(
+    max_body_size: ByteSize = env(
         "SERVER_MAX_BODY_SIZE",
         default=4 * _MiB,
         comment="Largest request body in bytes (larger ones get 413); 0 for no limit",
@@ -63,4 +74,14 @@ class HttpServerConfig(BaseModel):
         "SERVER_JSON_NAMES",
         default="json",
         comment="Field names in JSON answers: json (lowerCamelCase) or proto (.proto names)",
+    )
+    read_timeout: PositiveDuration = env(
+        "SERVER_READ_TIMEOUT",
+        default=timedelta(seconds=30),
+        comment="Time a client has to send a whole request body (408 after it)",
+    )
+    keepalive_timeout: PositiveDuration = env(
+        "SERVER_KEEPALIVE_TIMEOUT",
+        default=timedelta(seconds=5),
+        comment="How long an idle keep-alive connection stays open",
     )

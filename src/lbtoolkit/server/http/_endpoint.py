@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from lbtoolkit.server._scope import RequestScope
     from lbtoolkit.server.http._middleware import Endpoint
     from lbtoolkit.server.http._transcode import Binding
+    from lbtoolkit.tools import Outages
 
 __all__ = ["Handler", "as_async", "error_endpoint", "metadata_of", "peer_of", "rpc_endpoint"]
 
@@ -42,10 +43,13 @@ def rpc_endpoint(
     grpc_path: str,
     container: AsyncContainer,
     log: logging.Logger,
+    *,
+    outages: Outages | None = None,
 ) -> Endpoint:
     """The endpoint of one binding: transcode, call the implementation, write the reply.
 
-    Every failure becomes an answer here, so middlewares always see a response.
+    Every failure becomes an answer here, so middlewares always see a response;
+    ``outages`` tells a plugin's outage (503) from a bug (500).
     The context's request scope (``context.get``) opens only if the
     implementation asks for a request-scoped dependency, and closes with the call.
     """
@@ -63,7 +67,7 @@ def rpc_endpoint(
             message = build(body, asgi["path_params"], asgi["query_string"])
             content = render(await handler(message, context))
         except Exception as error:  # noqa: BLE001 - every error becomes an answer
-            return error_response(error, log, grpc_path)
+            return error_response(error, log, grpc_path, outages)
         finally:
             scope = context.lazy_scope
             if scope is not None and scope.opened:

@@ -11,6 +11,7 @@ __all__ = [
     "MiddlewareNotFoundError",
     "PathTemplateError",
     "PayloadTooLargeError",
+    "RequestTimeoutError",
     "TranscodeError",
 ]
 
@@ -138,3 +139,14 @@ class PayloadTooLargeError(LbToolkitError, ValueError):
 
     def __str__(self) -> str:
         return f"request body exceeds the limit of {self.limit} bytes"
+
+
+class RequestTimeoutError(LbToolkitError, TimeoutError):
+    """A request body not received in time (answered with 408)."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(timeout)
+        self.timeout = timeout
+
+    def __str__(self) -> str:
+        return f"request body not received within {self.timeout:g}s"

@@ -70,12 +70,18 @@ class HttpMetrics:
 
 
 class RouteStats:
-    """The metric children of one route of one server."""
+    """The metric children of one route of one server, and its requests running now.
 
-    __slots__ = ("record",)
+    ``label`` names the route in logs (``GET /v1/users/{id}``; ``unmatched``
+    for requests that match no route).
+    """
+
+    __slots__ = ("in_flight", "label", "record")
 
     def __init__(self, metrics: HttpMetrics, server: str, method: str, route: str) -> None:
         self.record = metrics.requests.series(server, method, route).record
+        self.label = f"{method} {route}" if method else "unmatched"
+        self.in_flight = 0
 
 
 class Tracing:

@@ -200,9 +200,11 @@ class HttpServer:
         self._app = HttpApp(
             router,
             max_body_size=self.config.max_body_size,
+            read_timeout=self.config.read_timeout.total_seconds(),
             unmatched=RouteStats(metrics, self._name, "", ""),
             tracing=Tracing(self._tools.traces.tracer("lbtoolkit.server.http")),
             log=_log,
+            outages=self._tools.outages,
         )
         # Read when scraped: nothing to update per request.
         metrics.in_flight.labels(self._name).set_function(lambda: self.in_flight)
@@ -262,7 +264,14 @@ class HttpServer:
             hint = f"implement async def {method.handler}(self, request, context)"
             raise HttpRouteError(label, reason, hint)
         binding = Binding(method, rule, codecs)
-        return rpc_endpoint(binding, as_async(handler), method.grpc_path, container, _log)
+        return rpc_endpoint(
+            binding,
+            as_async(handler),
+            method.grpc_path,
+            container,
+            _log,
+            outages=self._tools.outages,
+        )
 
     async def _with_websockets(
         self, app: ASGIApp, container: AsyncContainer, codecs: Codecs
@@ -330,6 +339,8 @@ class HttpServer:
             access_log=False,
             proxy_headers=False,
             server_header=False,
+            # uvicorn declares an int but only hands it to loop.call_later: fractions work.
+            timeout_keep_alive=self.config.keepalive_timeout.total_seconds(),
         )
         self._server = server
         self._port = sock.getsockname()[1]
@@ -356,25 +367,43 @@ class HttpServer:
             connection.shutdown()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(timeout, 0.0)
-        # uvicorn offers no event for "last connection closed": poll its state.
-        while state.connections and loop.time() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(_DRAIN_POLL)
+        try:
+            # uvicorn offers no event for "last connection closed": poll its state.
+            while state.connections and loop.time() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(_DRAIN_POLL)
+        except asyncio.CancelledError:
+            self._cut(server, timeout)
+            raise
         if state.connections:
-            _log.warning(
-                'HTTP server "%s": %d request(s) still running after %.1fs; cancelling them',
-                self._name,
-                len(state.tasks),
-                timeout,
-            )
-            for task in list(state.tasks):
-                task.cancel()
-            for connection in list(state.connections):
-                transport = getattr(connection, "transport", None)
-                if transport is not None:
-                    transport.close()
+            self._cut(server, timeout)
         for listener in server.servers:
             await listener.wait_closed()
         _log.info('HTTP server "%s" stopped', self._name)
+
+    def _cut(self, server: uvicorn.Server, timeout: float) -> None:
+        """Cancel what still runs, name it in one log line, close every connection."""
+        state = server.server_state
+        running = self._app.running() if self._app is not None else {}
+        requests = sum(running.values())
+        names = [f"{label} ({count})" for label, count in running.items()]
+        # uvicorn runs one task per request or WebSocket connection.
+        if len(state.tasks) > requests:
+            names.append(f"WebSocket connections ({len(state.tasks) - requests})")
+        if names:
+            _log.error(
+                'HTTP server "%s": cancelling %d request(s) still running after the '
+                "shutdown budget of %gs: %s",
+                self._name,
+                max(len(state.tasks), requests),
+                timeout,
+                ", ".join(names),
+            )
+        for task in list(state.tasks):
+            task.cancel()
+        for connection in list(state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.close()
 
 
 def _proxy_endpoint(binding: Binding, call: ProxyCall) -> Endpoint:

@@ -1,0 +1,174 @@
+"""docs/errors.md shows what the code prints: each sample is rendered from the code.
+
+The page's format, which this test relies on: one ``## `ErrorName` (`Builtin`)``
+section per error; its sample output, if it has one, is the fenced ``text``
+block that directly follows the heading. Every sample needs a builder below
+that constructs the error with the sample's data, and every builder a sample.
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+import lbtoolkit
+import lbtoolkit.config
+import lbtoolkit.runtime
+from lbtoolkit.config import (
+    ConfigController,
+    ConfigError,
+    ConfigModelError,
+    UnreadVariablesError,
+    env,
+)
+from lbtoolkit.runtime import (
+    DependencyError,
+    HookSignatureError,
+    LifecycleStateError,
+    PluginConstructionError,
+    ServiceSettings,
+    StartError,
+    StopError,
+)
+
+ERRORS_PAGE = Path(__file__).parents[2] / "docs" / "errors.md"
+_HEADING = re.compile(r"^## `(?P<name>\w+)` \(`(?P<builtin>\w+)`(?P<rest>[^)]*)\)$")
+_NOT_AN_ERROR = {"HelpShown"}  # documented next to the errors, printed by nobody
+
+
+class Pgsql(BaseModel):
+    username: str = env("USERNAME", comment="Database user")
+    port: int = env("PORT", default=5432, comment="Database port")
+
+
+def _config_controller(environ: dict[str, str]) -> ConfigController:
+    # Parsed as a service parses them: its own settings first, then a plugin's config.
+    controller = ConfigController("MYSERVICE", environ)
+    controller.parse(ServiceSettings, owner='service "myservice"')
+    controller.parse(Pgsql, "pgsql", owner='plugin "pgsql"')
+    return controller
+
+
+def config_error() -> BaseException:
+    environ = {"MYSERVICE_PGSQL_PORT": "abc", "MYSERVICE_SHUTDOWN_TIMEOUT": "soon"}
+    return ConfigError(_config_controller(environ).issues)
+
+
+def unread_variables_error() -> BaseException:
+    environ = {
+        "MYSERVICE_PGSQL_USER": "app",
+        "MYSERVICE_FEATURE_FLAGS": "beta",
+        "MYSERVICE_STRICT_ENV": "true",
+    }
+    controller = _config_controller(environ)
+    switch = controller.variable_name("STRICT_ENV")
+    return UnreadVariablesError(controller.unread_variables(), switch, controller.issues)
+
+
+def config_model_error() -> BaseException:
+    return ConfigModelError(Pgsql(username="app"))
+
+
+def dependency_error() -> BaseException:
+    # dishka's drawing of the path, as the injector passes it on.
+    path = (
+        "Cannot find factory for (Repository, component=''). It is missing or has invalid scope.\n"
+        "   │   ◈ Scope.APP, component='' ◈\n"
+        "   ▼   myservice.Handlers\n"
+        "   ╰─> myservice.Repository   ???"
+    )
+    return DependencyError("myservice.Repository", "myservice.Handlers", path)
+
+
+def start_error() -> BaseException:
+    cause = ConnectionError("connection refused")
+    return StartError("plugins pre_start", cause, owner='plugin "pgsql"', hook="pre_start")
+
+
+def stop_error() -> BaseException:
+    return StopError(
+        [
+            ('plugin "cache" on_stop_sync', RuntimeError("flush failed")),
+            ('plugin "pgsql" on_stop', TimeoutError("close timed out")),
+        ]
+    )
+
+
+def hook_signature_error() -> BaseException:
+    return HookSignatureError('plugin "pgsql"', "pre_start", "requires argument(s) 'ctx'")
+
+
+def plugin_construction_error() -> BaseException:
+    return PluginConstructionError('plugin "pgsql"', ValueError("pool size must be positive"))
+
+
+def lifecycle_state_error() -> BaseException:
+    return LifecycleStateError("start", "started")
+
+
+BUILDERS: dict[str, Callable[[], BaseException]] = {
+    "ConfigError": config_error,
+    "UnreadVariablesError": unread_variables_error,
+    "ConfigModelError": config_model_error,
+    "DependencyError": dependency_error,
+    "StartError": start_error,
+    "StopError": stop_error,
+    "HookSignatureError": hook_signature_error,
+    "PluginConstructionError": plugin_construction_error,
+    "LifecycleStateError": lifecycle_state_error,
+}
+
+
+def sections() -> dict[str, tuple[str, str | None]]:
+    """Each documented error: ``name -> (builtin named in the heading, sample or None)``."""
+    lines = ERRORS_PAGE.read_text().splitlines()
+    found: dict[str, tuple[str, str | None]] = {}
+    for index, line in enumerate(lines):
+        match = _HEADING.match(line)
+        if match is None:
+            continue
+        after = [text for text in lines[index + 1 :] if text.strip()]
+        sample = None
+        if after and after[0] == "```text":
+            end = after.index("```")
+            sample = "\n".join(after[1:end])
+        found[match["name"]] = (match["builtin"], sample)
+    return found
+
+
+def error_class(name: str) -> type[BaseException]:
+    for module in (lbtoolkit, lbtoolkit.config, lbtoolkit.runtime):
+        found = getattr(module, name, None)
+        if isinstance(found, type) and issubclass(found, BaseException):
+            return found
+    message = f"docs/errors.md documents {name}, which lbtoolkit does not export"
+    raise AssertionError(message)
+
+
+def test_the_page_documents_every_error_that_has_a_builder() -> None:
+    documented = sections()
+    with_samples = {name for name, (_, sample) in documented.items() if sample is not None}
+    assert with_samples == set(BUILDERS)
+    assert set(documented) - with_samples <= _NOT_AN_ERROR
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_the_sample_is_what_the_code_prints(name: str) -> None:
+    _, sample = sections()[name]
+    error = BUILDERS[name]()
+    assert type(error).__name__ == name
+    assert str(error) == sample
+
+
+@pytest.mark.parametrize("name", sorted(sections()))
+def test_each_error_derives_from_the_root_and_the_builtin_its_heading_names(name: str) -> None:
+    builtin_name, _ = sections()[name]
+    builtin = getattr(builtins, builtin_name)
+    cls = error_class(name)
+    assert issubclass(cls, builtin)
+    assert name in _NOT_AN_ERROR or issubclass(cls, lbtoolkit.LbToolkitError)

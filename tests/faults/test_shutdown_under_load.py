@@ -1,0 +1,157 @@
+"""SIGTERM with 1,000 calls in flight over gRPC and HTTP: none is lost.
+
+Each call either completes or is refused in a way that tells the client it
+never ran (gRPC ``UNAVAILABLE`` with the server's refusal, HTTP 503 or a
+refused connection), so a client may retry it elsewhere without doing the
+work twice. Anything else (a reset, ``CANCELLED``, a 500) is a lost call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import grpc
+import httpx
+import pytest
+
+from lbtoolkit.server.grpc._drain import REFUSAL
+from tests.faults.processes import open_service
+from tests.server.http.support import compile_protos
+
+if TYPE_CHECKING:
+    from pathlib import Path
+    from types import ModuleType
+
+    from tests.faults.figures import Figures
+    from tests.faults.processes import Ports
+
+pytestmark = pytest.mark.faults
+
+CALLS_PER_TRANSPORT = 500
+HANDLER_MILLIS = 50
+SHUTDOWN_BUDGET = 10.0
+SLEEP_PATH = "/httptest.users.Users/Sleep"
+COMPLETED = "completed"
+REFUSED_UNAVAILABLE = "refused: gRPC UNAVAILABLE"
+REFUSED_503 = "refused: HTTP 503"
+REFUSED_CONNECTION = "refused: connection refused"
+REFUSALS = {REFUSED_UNAVAILABLE, REFUSED_503, REFUSED_CONNECTION}
+HTTP_UNANSWERED = "lost: HTTP RemoteProtocolError Server disconnected without sending a response."
+
+
+@pytest.fixture(scope="module")
+def users_pb(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    users: ModuleType = compile_protos(tmp_path_factory.mktemp("protos")).users
+    return users
+
+
+def grpc_outcome(result: object) -> str:
+    if isinstance(result, grpc.aio.AioRpcError):
+        if result.code() == grpc.StatusCode.UNAVAILABLE and result.details() == REFUSAL:
+            return REFUSED_UNAVAILABLE
+        return f"lost: gRPC {result.code().name} {result.details()}"
+    if getattr(result, "slept", None) == HANDLER_MILLIS:
+        return COMPLETED
+    return f"lost: gRPC answer {result!r}"
+
+
+def http_outcome(result: object) -> str:
+    if isinstance(result, httpx.ConnectError):
+        return REFUSED_CONNECTION
+    if isinstance(result, httpx.Response):
+        if result.status_code == 503:  # noqa: PLR2004
+            return REFUSED_503
+        if result.status_code == 200 and result.json() == {"slept": HANDLER_MILLIS}:  # noqa: PLR2004
+            return COMPLETED
+        return f"lost: HTTP {result.status_code} {result.text[:80]}"
+    return f"lost: HTTP {type(result).__name__} {result}"
+
+
+async def sigterm_under_load(
+    users_pb: ModuleType, directory: Path, **settings: str
+) -> tuple[Counter[str], Counter[str], int, float]:
+    """Send the calls, SIGTERM once one answered; outcomes per transport, exit code, exit time."""
+    environ = {"LB_SHUTDOWN_TIMEOUT": f"{SHUTDOWN_BUDGET:g}s", **settings}
+    with open_service(directory, environ) as service:
+        ports: Ports = await asyncio.to_thread(service.wait_started)
+        limits = httpx.Limits(max_connections=CALLS_PER_TRANSPORT)
+        async with (
+            grpc.aio.insecure_channel(f"127.0.0.1:{ports.grpc}") as channel,
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports.http}", limits=limits) as http,
+        ):
+            sleep = channel.unary_unary(
+                SLEEP_PATH,
+                request_serializer=users_pb.SleepRequest.SerializeToString,
+                response_deserializer=users_pb.SleepResponse.FromString,
+            )
+            await sleep(users_pb.SleepRequest())  # connected before the burst
+            request = users_pb.SleepRequest(millis=HANDLER_MILLIS)
+            grpc_calls = [
+                asyncio.ensure_future(sleep(request, timeout=60))
+                for _ in range(CALLS_PER_TRANSPORT)
+            ]
+            http_calls = [
+                asyncio.ensure_future(http.get(f"/v1/sleep/{HANDLER_MILLIS}", timeout=60))
+                for _ in range(CALLS_PER_TRANSPORT)
+            ]
+            # The first answer shows the burst has reached the service; most calls are
+            # then still running or on their way.
+            await asyncio.wait([*grpc_calls, *http_calls], return_when=asyncio.FIRST_COMPLETED)
+            service.process.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            grpc_results: list[Any] = await asyncio.gather(*grpc_calls, return_exceptions=True)
+            http_results: list[Any] = await asyncio.gather(*http_calls, return_exceptions=True)
+        code = await asyncio.to_thread(service.wait_exit, SHUTDOWN_BUDGET + 5)
+        took = time.monotonic() - signalled
+        assert code == 0, service.stderr()
+    return (
+        Counter(map(grpc_outcome, grpc_results)),
+        Counter(map(http_outcome, http_results)),
+        code,
+        took,
+    )
+
+
+def record(figures: Figures, grpc_outcomes: Counter[str], http_outcomes: Counter[str]) -> None:
+    figures.record_all({f"grpc[{name}]": count for name, count in sorted(grpc_outcomes.items())})
+    figures.record_all({f"http[{name}]": count for name, count in sorted(http_outcomes.items())})
+
+
+async def test_sigterm_with_1000_calls_in_flight_loses_none(
+    users_pb: ModuleType, tmp_path: Path, figures: Figures
+) -> None:
+    grpc_outcomes, http_outcomes, code, took = await sigterm_under_load(users_pb, tmp_path)
+    record(figures, grpc_outcomes, http_outcomes)
+    figures.record("exit_code", code)
+    figures.record("sigterm_to_exit_s", took)
+    assert grpc_outcomes.total() == http_outcomes.total() == CALLS_PER_TRANSPORT
+    assert set(grpc_outcomes) <= {COMPLETED, REFUSED_UNAVAILABLE}, grpc_outcomes
+    # Some calls were running when the signal came: those completed.
+    assert grpc_outcomes[COMPLETED] + http_outcomes[COMPLETED] > 0
+    assert took < SHUTDOWN_BUDGET
+    lost = {outcome for outcome in http_outcomes if outcome not in {COMPLETED, *REFUSALS}}
+    if lost == {HTTP_UNANSWERED}:
+        # Known: at stop the HTTP server closes the connections it accepted but
+        # whose request it has not read yet, so the client cannot tell a
+        # request that never ran from one cut while running. Fixed when new
+        # requests are answered 503 while the server drains, as gRPC refuses.
+        pytest.xfail(f"HTTP requests unanswered at stop: {http_outcomes[HTTP_UNANSWERED]}")
+    assert not lost, http_outcomes
+
+
+async def test_calls_sent_during_the_drain_delay_all_complete(
+    users_pb: ModuleType, tmp_path: Path, figures: Figures
+) -> None:
+    grpc_outcomes, http_outcomes, code, took = await sigterm_under_load(
+        users_pb, tmp_path, LB_DRAIN_DELAY="2s"
+    )
+    record(figures, grpc_outcomes, http_outcomes)
+    figures.record("exit_code", code)
+    figures.record("sigterm_to_exit_s", took)
+    assert grpc_outcomes == Counter({COMPLETED: CALLS_PER_TRANSPORT})
+    assert http_outcomes == Counter({COMPLETED: CALLS_PER_TRANSPORT})
+    assert took < SHUTDOWN_BUDGET
