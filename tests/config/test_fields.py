@@ -188,9 +188,7 @@ class Outer(BaseModel):
 def test_model_level_errors_name_the_nested_prefix() -> None:
     controller = ConfigController("svc", {"SVC_PG_LEVEL": "3"})
     outer = controller.parse(Outer, "pg", owner="pg")
-    assert controller.issues == [
-        ConfigIssue("SVC_PG_DB_*", "host or dsn is needed", "pg")
-    ]
+    assert controller.issues == [ConfigIssue("SVC_PG_DB_*", "host or dsn is needed", "pg")]
     assert outer.level == 3
 
 
@@ -207,9 +205,7 @@ def test_model_level_errors_at_the_root() -> None:
 def test_model_level_errors_without_any_prefix_name_the_model() -> None:
     controller = ConfigController()
     controller.parse(Checked, owner="bare")
-    assert [str(issue) for issue in controller.issues] == [
-        "Checked: host or dsn is needed"
-    ]
+    assert [str(issue) for issue in controller.issues] == ["Checked: host or dsn is needed"]
 
 
 class Endpoint(BaseModel):

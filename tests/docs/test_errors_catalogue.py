@@ -28,11 +28,14 @@ from lbtoolkit.config import (
 )
 from lbtoolkit.runtime import (
     DependencyError,
+    HookNameError,
     HookSignatureError,
     LifecycleStateError,
+    MisnamedHook,
     PluginConstructionError,
     ServiceSettings,
     StartError,
+    StartInterruptedError,
     StopError,
 )
 
@@ -103,6 +106,19 @@ def hook_signature_error() -> BaseException:
     return HookSignatureError('plugin "pgsql"', "pre_start", "requires argument(s) 'ctx'")
 
 
+def hook_name_error() -> BaseException:
+    return HookNameError(
+        [
+            MisnamedHook('plugin "legacy"', "myapp.db.GoStylePlugin", "PreStart", "pre_start"),
+            MisnamedHook("package Cache", "myapp.cache.Cache", "on_stopp", "on_stop"),
+        ]
+    )
+
+
+def start_interrupted_error() -> BaseException:
+    return StartInterruptedError("SIGTERM", "plugins pre_start", ['plugin "pgsql" pre_start'])
+
+
 def plugin_construction_error() -> BaseException:
     return PluginConstructionError('plugin "pgsql"', ValueError("pool size must be positive"))
 
@@ -119,6 +135,8 @@ BUILDERS: dict[str, Callable[[], BaseException]] = {
     "StartError": start_error,
     "StopError": stop_error,
     "HookSignatureError": hook_signature_error,
+    "HookNameError": hook_name_error,
+    "StartInterruptedError": start_interrupted_error,
     "PluginConstructionError": plugin_construction_error,
     "LifecycleStateError": lifecycle_state_error,
 }

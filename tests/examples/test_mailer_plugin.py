@@ -195,7 +195,7 @@ def test_every_bad_variable_is_reported_at_once() -> None:
         new_test_plugin(environ={"MAILER_PORT": "0", "MAILER_TIMEOUT": "soon"})
     assert str(bad.value) == (
         "invalid configuration: 3 problems\n"
-        "  MAILER_PORT: Input should be greater than or equal to 1\n"
+        "  MAILER_PORT: 0 is out of range (1-65535)\n"
         "  MAILER_TIMEOUT: 'soon' is not a valid duration (examples: 300ms, 5s, 1h30m)\n"
         "  MAILER_FROM: required environment variable not set\n"
         "Hint: set MAILER_FROM (run the service with --help to list every variable)"

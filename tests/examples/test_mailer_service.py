@@ -54,18 +54,15 @@ def notify(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
     return importlib.import_module("notify_gen.notify.notify_toolkit")
 
 
-@pytest.fixture
-def service_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys, "argv", ["notifier"])
-    for name, value in {
-        "NT_NOTIFIER_GRPC_SERVER_LISTEN": "127.0.0.1",
-        "NT_NOTIFIER_GRPC_SERVER_PORT": "0",
-        "NT_PROBES_SERVER_LISTEN": "127.0.0.1",
-        "NT_PROBES_SERVER_PORT": "0",
-        "NT_MAIL_HOST": "127.0.0.1",
-        "NT_MAIL_FROM": "notifier@example.com",
-    }.items():
-        monkeypatch.setenv(name, value)
+# The service's whole environment: a test passes its own and leaves the process's alone.
+SERVICE_ENVIRON = {
+    "NT_NOTIFIER_GRPC_SERVER_LISTEN": "127.0.0.1",
+    "NT_NOTIFIER_GRPC_SERVER_PORT": "0",
+    "NT_PROBES_SERVER_LISTEN": "127.0.0.1",
+    "NT_PROBES_SERVER_PORT": "0",
+    "NT_MAIL_HOST": "127.0.0.1",
+    "NT_MAIL_FROM": "notifier@example.com",
+}
 
 
 class Notifier:
@@ -102,15 +99,12 @@ def test_the_generated_code_imports_the_plugin_found_through_its_entry_point(
     assert 'lbtoolkit_mailer.Options(name="mail")' in source
 
 
-@pytest.mark.usefixtures("service_environment")
-async def test_a_request_sends_mail_through_the_plugin(
-    notify: ModuleType, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_request_sends_mail_through_the_plugin(notify: ModuleType) -> None:
     messages = importlib.import_module("notify_gen.notify.notify_pb2")
     stubs = importlib.import_module("notify_gen.notify.notify_pb2_grpc")
     async with open_smtp_server() as server:
-        monkeypatch.setenv("NT_MAIL_PORT", str(server.port))
-        app = notify.new_notifier_service("notifier", env_prefix="NT")
+        environ = {**SERVICE_ENVIRON, "NT_MAIL_PORT": str(server.port)}
+        app = notify.new_notifier_service("notifier", env_prefix="NT", environ=environ, argv=[])
         register(notify, app)
         async with open_service(app):
             assert (await app.runtime.tools.probes.run("readiness"))["mail"] == "ok"
@@ -126,15 +120,14 @@ async def test_a_request_sends_mail_through_the_plugin(
     assert mail.message.get_content() == "Hello ann@example.com.\n"
 
 
-@pytest.mark.usefixtures("service_environment")
 async def test_an_unreachable_smtp_server_stops_the_start_naming_plugin_and_hook(
-    notify: ModuleType, monkeypatch: pytest.MonkeyPatch
+    notify: ModuleType,
 ) -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = int(closed.getsockname()[1])
-        monkeypatch.setenv("NT_MAIL_PORT", str(port))
-        app = notify.new_notifier_service("notifier", env_prefix="NT")
+        environ = {**SERVICE_ENVIRON, "NT_MAIL_PORT": str(port)}
+        app = notify.new_notifier_service("notifier", env_prefix="NT", environ=environ, argv=[])
         register(notify, app)
         with pytest.raises(StartError) as failed:
             await app.start()

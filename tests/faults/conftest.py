@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from _pytest.terminal import TerminalReporter
 
 from tests.faults.figures import Figures
 
@@ -21,7 +20,9 @@ def figures(request: pytest.FixtureRequest) -> Iterator[Figures]:
         request.config.stash.setdefault(_RECORDED, []).append(recorded)
 
 
-def pytest_terminal_summary(terminalreporter: TerminalReporter, config: pytest.Config) -> None:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
     recorded = config.stash.get(_RECORDED, [])
     if recorded:
         terminalreporter.section("fault figures")

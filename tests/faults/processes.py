@@ -14,6 +14,8 @@ from pathlib import Path
 APP = Path(__file__).parent / "apps" / "service.py"
 ROOT = Path(__file__).parents[2]
 START_TIMEOUT = 30.0
+SERVICE = "users"
+SERVICE_PREFIX = "LB"
 
 # Every server on loopback and a port of the system's choosing.
 LOOPBACK_SERVERS = {
@@ -49,7 +51,8 @@ class ServiceProcess:
         deadline = time.monotonic() + timeout
         while not self.port_file.exists():
             if self.process.poll() is not None:
-                raise AssertionError(f"the service exited with {self.process.returncode}")
+                code = self.process.returncode
+                raise AssertionError(f"the service exited with {code}:\n{self.stderr()[-3000:]}")
             if time.monotonic() > deadline:
                 raise AssertionError(f"the service did not start within {timeout:g}s")
             time.sleep(0.05)

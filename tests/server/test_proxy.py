@@ -20,22 +20,28 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
         return generate(tmp_path_factory.mktemp("wsgw"), patch)
 
 
+def _new_gateway(gen: Generated, greeter: dict[str, str]) -> lbtoolkit.Service:
+    """The generated HTTP gateway (no implementation: all its routes proxy) to ``greeter``."""
+    environ = listen_locally("GATEWAY_SERVER") | greeter
+    service: lbtoolkit.Service = gen.gateway.new_proxy_gateway_service(
+        "gateway", env_prefix=PREFIX, environ=environ, argv=[]
+    )
+    return service
+
+
 @asynccontextmanager
-async def _gateway(gen: Generated, patch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
-    """The upstream, then the generated HTTP gateway (no implementation: all its routes proxy)."""
-    async with upstream(gen, patch):
-        listen_locally(patch, "GATEWAY_SERVER")
-        app: lbtoolkit.Service = gen.gateway.new_proxy_gateway_service("gateway", env_prefix=PREFIX)
+async def _gateway(gen: Generated) -> AsyncIterator[httpx.AsyncClient]:
+    """The upstream, then the gateway to it."""
+    async with upstream(gen) as greeter:
+        app = _new_gateway(gen, greeter)
         async with open_service(app):
             base = f"http://127.0.0.1:{app.server.http.port}"
             async with httpx.AsyncClient(base_url=base) as client:
                 yield client
 
 
-async def test_route_answers_with_the_upstream_reply(
-    generated: Generated, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async with _gateway(generated, monkeypatch) as client:
+async def test_route_answers_with_the_upstream_reply(generated: Generated) -> None:
+    async with _gateway(generated) as client:
         posted = await client.post("/hello", json={"name": "ada"}, headers={"x-user": "u1"})
         got = await client.get("/hello/bob")
     assert posted.status_code == 200, posted.text
@@ -44,34 +50,25 @@ async def test_route_answers_with_the_upstream_reply(
     assert got.json() == {"message": "hello bob"}
 
 
-async def test_upstream_status_maps_to_http_status(
-    generated: Generated, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async with _gateway(generated, monkeypatch) as client:
+async def test_upstream_status_maps_to_http_status(generated: Generated) -> None:
+    async with _gateway(generated) as client:
         answer = await client.get("/hello/nobody")
     assert answer.status_code == 404
     assert answer.json()["message"] == "no one is called nobody"
 
 
-async def test_bad_request_is_refused_before_the_upstream(
-    generated: Generated, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async with _gateway(generated, monkeypatch) as client:
+async def test_bad_request_is_refused_before_the_upstream(generated: Generated) -> None:
+    async with _gateway(generated) as client:
         answer = await client.post("/hello", json={"name": 5})
     assert answer.status_code == 400
     assert "name" in answer.json()["message"]
 
 
-async def test_unreachable_upstream_is_unavailable(
-    generated: Generated, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    listen_locally(monkeypatch, "GATEWAY_SERVER")
+async def test_unreachable_upstream_is_unavailable(generated: Generated) -> None:
     # A port nothing listens on: the one of a server started and stopped.
-    async with upstream(generated, monkeypatch):
+    async with upstream(generated) as stopped_greeter:
         pass
-    app: lbtoolkit.Service = generated.gateway.new_proxy_gateway_service(
-        "gateway", env_prefix=PREFIX
-    )
+    app = _new_gateway(generated, stopped_greeter)
     async with open_service(app), httpx.AsyncClient() as client:
         answer = await client.post(
             f"http://127.0.0.1:{app.server.http.port}/hello", json={"name": "ada"}

@@ -80,13 +80,12 @@ class Catalog:
 )
 async def test_grpc_and_http_give_identical_answers(
     catalog: tuple[ModuleType, ModuleType, ModuleType],
-    monkeypatch: pytest.MonkeyPatch,
     method: str,
     request_fields: dict[str, Any],
     http_call: tuple[str, str, dict[str, Any] | None],
 ) -> None:
     toolkit, messages, stubs = catalog
-    async with _running(toolkit, messages, monkeypatch) as (grpc_target, http_base):
+    async with _running(toolkit, messages) as (grpc_target, http_base):
         request = json_format.ParseDict(request_fields, getattr(messages, f"{method}Request")())
         async with grpc.aio.insecure_channel(grpc_target) as channel:
             stub = stubs.CatalogStub(channel)
@@ -102,10 +101,10 @@ async def test_grpc_and_http_give_identical_answers(
 
 
 async def test_response_body_sends_one_field(
-    catalog: tuple[ModuleType, ModuleType, ModuleType], monkeypatch: pytest.MonkeyPatch
+    catalog: tuple[ModuleType, ModuleType, ModuleType],
 ) -> None:
     toolkit, messages, stubs = catalog
-    async with _running(toolkit, messages, monkeypatch) as (grpc_target, http_base):
+    async with _running(toolkit, messages) as (grpc_target, http_base):
         async with grpc.aio.insecure_channel(grpc_target) as channel:
             over_grpc = await stubs.CatalogStub(channel).GetTitle(
                 messages.GetBookRequest(book=messages.Book(id=9))
@@ -117,15 +116,13 @@ async def test_response_body_sends_one_field(
 
 
 @asynccontextmanager
-async def _running(
-    toolkit: ModuleType, messages: ModuleType, patch: pytest.MonkeyPatch
-) -> AsyncIterator[tuple[str, str]]:
+async def _running(toolkit: ModuleType, messages: ModuleType) -> AsyncIterator[tuple[str, str]]:
     """The generated service with ``Catalog`` on free loopback ports: (gRPC target, HTTP base)."""
+    environ: dict[str, str] = {}
     for name in ("XC_CATALOG_GRPC_SERVER", "XC_CATALOG_SERVER", "XC_PROBES_SERVER"):
-        patch.setenv(f"{name}_LISTEN", "127.0.0.1")
-        patch.setenv(f"{name}_PORT", "0")
-    patch.setattr("sys.argv", ["catalog"])
-    app = toolkit.new_catalog_service("catalog", env_prefix="XC")
+        environ[f"{name}_LISTEN"] = "127.0.0.1"
+        environ[f"{name}_PORT"] = "0"
+    app = toolkit.new_catalog_service("catalog", env_prefix="XC", environ=environ, argv=[])
     toolkit.register_catalog_rpc_server(app, lambda: Catalog(messages))
     async with open_service(app):
         yield f"127.0.0.1:{app.server.grpc.port}", f"http://127.0.0.1:{app.server.http.port}"

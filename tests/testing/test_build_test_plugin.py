@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -25,9 +30,39 @@ class _Recorder:
         self.settings = runtime.config.parse(_Settings, prefix, owner=f"plugin {prefix!r}")
 
 
-def test_the_plugin_reads_only_the_given_environ(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CACHE_PORT", "9")
-    assert build_test_plugin(_Recorder, "cache").settings.port == 1
+ROOT = Path(__file__).resolve().parents[2]
+# Prints what the process was given next to what a plugin built in it read.
+_BUILD_IN_A_CHILD = """
+import json, os, sys
+from lbtoolkit.testing import build_test_plugin
+from tests.testing.test_build_test_plugin import _Recorder
+plugin = build_test_plugin(_Recorder, "cache")
+print(json.dumps({
+    "given": {"CACHE_PORT": os.environ["CACHE_PORT"], "argv": sys.argv[1:]},
+    "read": {"CACHE_PORT": plugin.settings.port, "argv": plugin.runtime.argv},
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def built_in_a_child() -> dict[str, Any]:
+    """A plugin built in a fresh process whose environment and command line would mislead it."""
+    done = subprocess.run(
+        [sys.executable, "-c", _BUILD_IN_A_CHILD, "--help"],
+        env={**os.environ, "CACHE_PORT": "9"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def test_the_plugin_reads_only_the_given_environ(built_in_a_child: dict[str, Any]) -> None:
+    assert built_in_a_child["given"]["CACHE_PORT"] == "9"
+    assert built_in_a_child["read"]["CACHE_PORT"] == 1
     plugin = build_test_plugin(_Recorder, "cache", environ={"CACHE_PORT": "7"})
     assert plugin.settings.port == 7
 
@@ -39,9 +74,9 @@ def test_variables_take_the_plugin_prefix_alone() -> None:
     assert plugin.settings.name == "sessions"
 
 
-def test_the_command_line_is_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys, "argv", ["pytest", "--help"])
-    assert build_test_plugin(_Recorder, "cache").runtime.argv == []
+def test_the_command_line_is_not_read(built_in_a_child: dict[str, Any]) -> None:
+    assert built_in_a_child["given"]["argv"] == ["--help"]
+    assert built_in_a_child["read"]["argv"] == []
 
 
 class _Credentials(BaseModel):

@@ -76,9 +76,8 @@ def build(
 
 
 def main() -> int:
-    for name, value in DEMO_DEFAULTS.items():
-        os.environ.setdefault(name, value)
-    app = build()
+    # The process's own variables win over the demo's loopback defaults.
+    app = build(environ={**DEMO_DEFAULTS, **os.environ})
     app.register_on_start_sync_hook(lambda: _print_addresses(app))
     return app.run()
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from lbtoolkit.config._constraints import (
     ByteSize,
+    HostName,
     HttpPath,
     Kind,
     ListenAddress,
@@ -48,6 +49,7 @@ __all__ = [
     "ConfigError",
     "ConfigIssue",
     "ConfigModelError",
+    "HostName",
     "HttpPath",
     "Kind",
     "ListenAddress",

@@ -13,7 +13,8 @@ import ipaddress
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
+from types import UnionType
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import AfterValidator, Field
@@ -29,6 +30,7 @@ __all__ = [
     "MAX_DURATION",
     "MAX_MESSAGE_SIZE",
     "ByteSize",
+    "HostName",
     "HttpPath",
     "Kind",
     "ListenAddress",
@@ -139,6 +141,8 @@ HttpPath = Annotated[str, AfterValidator(_check_path), Kind("path", "starts with
 ListenAddress = Annotated[
     str, AfterValidator(_check_listen), Kind("address", "IP address or host name")
 ]
+HostName = Annotated[str, AfterValidator(_check_listen), Kind("host", "IP address or host name")]
+"""The host of a server to connect to."""
 
 
 def kind_of(metadata: Iterable[object]) -> Kind | None:
@@ -168,9 +172,9 @@ def describe_rule(annotation: Any, metadata: Iterable[object]) -> str:
 
 def annotated_metadata(annotation: Any) -> list[object]:
     """The metadata of ``annotation``'s ``Annotated`` wrappers (``X | None`` included)."""
-    base, _ = split_optional(annotation)
     found: list[object] = []
-    for outer in (annotation, base):
+    members = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else ()
+    for outer in (annotation, *members):
         tp = outer
         while get_origin(tp) is Annotated:
             for item in tp.__metadata__:
@@ -181,7 +185,8 @@ def annotated_metadata(annotation: Any) -> list[object]:
 
 
 def _bounds(items: Iterable[object]) -> str:
-    low = high = None
+    low: object = None
+    high: object = None
     low_open = high_open = False
     for item in items:
         if isinstance(item, annotated_types.Ge):

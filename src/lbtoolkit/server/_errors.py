@@ -93,18 +93,26 @@ class PortConflictError(LbToolkitError, ValueError):
 class ListenError(LbToolkitError, OSError):
     """A server cannot listen on its address (port taken, address not local, ...)."""
 
-    def __init__(self, server: str, address: str, variable: str, reason: str) -> None:
+    def __init__(
+        self, server: str, address: str, variable: str, reason: str, *, address_variable: str = ""
+    ) -> None:
         super().__init__(f"{server} cannot listen on {address}")
         self.server = server
         self.address = address
         self.variable = variable
         self.reason = reason
+        # Set when the address, not the port, is at fault: the variable that chose it.
+        self.address_variable = address_variable
 
     def __str__(self) -> str:
-        return (
-            f"{self.server} cannot listen on {self.address}: {self.reason}\n"
-            f"Hint: free the port or set {self.variable} to another one"
-        )
+        if self.address_variable:
+            hint = (
+                f"set {self.address_variable} to an address of this host "
+                "(0.0.0.0 for every interface)"
+            )
+        else:
+            hint = f"free the port or set {self.variable} to another one"
+        return f"{self.server} cannot listen on {self.address}: {self.reason}\nHint: {hint}"
 
 
 class NoRequestScopeError(LbToolkitError, LookupError):

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from lbtoolkit.config import HttpPath, ListenAddress, Port, env
 from lbtoolkit.server._errors import ListenError, PortConflictError
-from lbtoolkit.tools import Endpoint, ProbesServer
+from lbtoolkit.tools import Endpoint, ProbesServer, blames_address
 
 if TYPE_CHECKING:
     from dishka import AsyncContainer
@@ -93,6 +93,7 @@ class ProbesEndpoint:
             readiness_path=config.readiness_path,
         )
         self.port_variable = runtime_config.variable_name("PROBES_SERVER_PORT")
+        self.listen_variable = runtime_config.variable_name("PROBES_SERVER_LISTEN")
         self._grpc = grpc
         self._http = http
         self.shared_with: str | None = None
@@ -130,7 +131,10 @@ class ProbesEndpoint:
         except OSError as error:
             address = f"{self.config.listen}:{self.config.port}"
             reason = _reason(error)
-            raise ListenError("probes server", address, self.port_variable, reason) from error
+            listen = self.listen_variable if blames_address(error) else ""
+            raise ListenError(
+                "probes server", address, self.port_variable, reason, address_variable=listen
+            ) from error
 
     async def stop(self, timeout: float) -> None:  # noqa: ASYNC109 - a drain deadline
         if self.shared_with is None:

@@ -10,9 +10,9 @@ unreachable. The servers that expose them live in :mod:`lbtoolkit.server`.
 from __future__ import annotations
 
 from lbtoolkit.tools._lifecycle_metrics import HookTiming, LifecycleCollector
-from lbtoolkit.tools._listen import listen_tcp
+from lbtoolkit.tools._listen import blames_address, listen_tcp
 from lbtoolkit.tools._metrics import Metrics
-from lbtoolkit.tools._outages import RETRY_AFTER_SECONDS, Outages, PluginOutage
+from lbtoolkit.tools._outages import Outages, PluginOutage
 from lbtoolkit.tools._probes import (
     Check,
     CheckKind,
@@ -26,7 +26,6 @@ from lbtoolkit.tools._tools import Tools
 from lbtoolkit.tools._traces import ServerSpan, Traces, TracingConfigError
 
 __all__ = [
-    "RETRY_AFTER_SECONDS",
     "Check",
     "CheckKind",
     "DuplicateCheckError",
@@ -46,5 +45,6 @@ __all__ = [
     "Tools",
     "Traces",
     "TracingConfigError",
+    "blames_address",
     "listen_tcp",
 ]

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 
-__all__ = ["listen_tcp"]
+__all__ = ["blames_address", "listen_tcp"]
 
 _BACKLOG = 2048  # uvicorn's default
+
+
+def blames_address(error: OSError) -> bool:
+    """Whether binding failed because of the address (not local, not found), not the port."""
+    return isinstance(error, socket.gaierror) or error.errno in {
+        errno.EADDRNOTAVAIL,
+        errno.EAFNOSUPPORT,
+    }
 
 
 def listen_tcp(host: str, port: int, *, backlog: int = _BACKLOG) -> socket.socket:

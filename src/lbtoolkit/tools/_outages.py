@@ -29,17 +29,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from time import monotonic
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-__all__ = ["RETRY_AFTER_SECONDS", "SUMMARY_INTERVAL", "Outages", "PluginOutage"]
+__all__ = ["SUMMARY_INTERVAL", "Outages", "PluginOutage"]
 
 log = logging.getLogger("lbtoolkit.outages")
 
-RETRY_AFTER_SECONDS = 5
-"""What an outage answer tells the client to wait before trying again (``Retry-After``)."""
 
 SUMMARY_INTERVAL = 10.0
 """At most one "still unavailable" line per plugin in this many seconds."""
@@ -65,6 +63,7 @@ class PluginOutage:
     """
 
     __slots__ = (
+        "_clock",
         "_describe",
         "_failed",
         "_logged_at",
@@ -86,6 +85,7 @@ class PluginOutage:
         matches: Callable[[BaseException], bool] | None = None,
         owners: Callable[[], Iterable[object]] = tuple,
         describe: Callable[[BaseException], str] = _default_describe,
+        clock: Callable[[], float] = monotonic,
     ) -> None:
         self.plugin = plugin
         self.kind = kind
@@ -93,6 +93,7 @@ class PluginOutage:
         self._matches = matches
         self._owners = owners
         self._describe = describe
+        self._clock = clock
         self._since: float | None = None
         self._failed = 0
         self._unlogged = 0
@@ -133,7 +134,7 @@ class PluginOutage:
 
     def failed(self, error: BaseException, where: str) -> None:
         """Count a call failed by the outage; log its start, or a summary now and then."""
-        now = monotonic()
+        now = self._clock()
         if self._since is None:
             self._since = self._logged_at = now
             self._failed, self._unlogged = 1, 0
@@ -166,16 +167,23 @@ class PluginOutage:
         log.info(
             "%s is available again after %.1fs; %d calls failed during the outage",
             self.label,
-            monotonic() - since,
+            self._clock() - since,
             self._failed,
         )
 
 
 class Outages:
-    """``runtime.tools.outages``: the plugins' registrations, asked by the transports on errors."""
+    """``runtime.tools.outages``: the plugins' registrations, asked by the transports on errors.
 
-    def __init__(self) -> None:
+    ``clock`` (seconds, monotonic) times the outages.
+    """
+
+    retry_after_seconds: ClassVar[int] = 5
+    """What an outage answer tells the client to wait before trying again (``Retry-After``)."""
+
+    def __init__(self, clock: Callable[[], float] = monotonic) -> None:
         self._plugins: list[PluginOutage] = []
+        self._clock = clock
 
     def register(
         self,
@@ -193,7 +201,13 @@ class Outages:
         readiness check passes, which ends an outage.
         """
         outage = PluginOutage(
-            plugin, kind, errors, matches=matches, owners=owners, describe=describe
+            plugin,
+            kind,
+            errors,
+            matches=matches,
+            owners=owners,
+            describe=describe,
+            clock=self._clock,
         )
         self._plugins.append(outage)
         return outage

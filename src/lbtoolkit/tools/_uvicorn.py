@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     Asgi = Callable[[Any, Any, Any], Awaitable[None]]
 
-__all__ = ["DateHeader", "start_server"]
+__all__ = ["DateHeader", "is_new_connection", "start_server"]
 
 
 class DateHeader:
@@ -87,3 +87,12 @@ async def start_server(app: Asgi, sock: socket.socket, **options: Any) -> uvicor
         sock.close()
         raise
     return server
+
+
+def is_new_connection(connection: object) -> bool:
+    """Whether uvicorn accepted ``connection`` and has not begun a request on it yet.
+
+    Both of uvicorn's HTTP protocols keep the current request in ``cycle``,
+    None until the first one is parsed; a WebSocket connection has none.
+    """
+    return getattr(connection, "cycle", False) is None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -20,11 +21,14 @@ sys.path.insert(0, str(Path(__file__).parents[3]))
 
 import lbtoolkit
 from lbtoolkit.server import ServerKind
+from tests.faults.processes import SERVICE, SERVICE_PREFIX
 from tests.server.http.support import compile_protos, spec_of
 from tests.server.http.users import UsersService
 
-SERVICE = "users"
-PREFIX = "LB"
+
+def constant(value: object) -> Callable[[], object]:
+    """A constructor returning ``value``."""
+    return lambda: value
 
 
 def declare_plugins(app: lbtoolkit.Service, declared: str) -> list[object]:
@@ -35,7 +39,7 @@ def declare_plugins(app: lbtoolkit.Service, declared: str) -> list[object]:
         (entry,) = entry_points(group="lbtoolkit.plugins", name=name)
         module = entry.load()
         plugin = module.new_plugin(app.runtime, module.Options(name=prefix))
-        app.runtime.plugin.provide(lambda plugin=plugin: plugin, provides=type(plugin), name=prefix)
+        app.runtime.plugin.provide(constant(plugin), provides=type(plugin), name=prefix)
         plugins.append(plugin)
     return plugins
 
@@ -45,7 +49,9 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     protos = compile_protos(out)
     spec = spec_of(protos.users.DESCRIPTOR.services_by_name["Users"], UsersService)
-    app = lbtoolkit.new_service(SERVICE, env_prefix=PREFIX, description="fault suite service")
+    app = lbtoolkit.new_service(
+        SERVICE, env_prefix=SERVICE_PREFIX, description="fault suite service"
+    )
     plugins = declare_plugins(app, os.environ.get("FAULT_PLUGINS", ""))
     app.server.declare(dataclasses.replace(spec, servers=(ServerKind.GRPC, ServerKind.HTTP)))
     app.provide(lambda: UsersService(protos.users), provides=UsersService)

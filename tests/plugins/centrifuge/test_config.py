@@ -96,8 +96,8 @@ def test_bad_values_are_reported_together() -> None:
         centrifuge.new_test_plugin(centrifuge.Options("chat"), environ=environ)
     assert str(caught.value) == (
         "invalid configuration: 3 problems\n"
+        "  CHAT_CLIENT_QUEUE_MAX_SIZE: 0 is out of range (at least 1)\n"
         "  CHAT_CLIENT_CHANNEL_LIMIT: 'many' is not a valid integer\n"
-        "  CHAT_CLIENT_QUEUE_MAX_SIZE: must be at least 1\n"
         "  CHAT_REDIS_ADDR: takes one address (Redis Cluster is not supported)"
     )
 

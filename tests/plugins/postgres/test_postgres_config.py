@@ -338,14 +338,30 @@ def test_all_is_sorted(module: ModuleType) -> None:
         assert hasattr(module, name)
 
 
-async def test_a_malformed_dsn_fails_the_start_naming_the_variable() -> None:
-    plugin = postgres_pg.new_test_plugin(
-        environ={"TEST_DSN": "postgres://u:dsn-secret@db:notaport/x"}
-    )
-    with pytest.raises(PostgresConnectError) as caught:
-        await plugin.pre_start()
+@pytest.mark.parametrize(
+    ("dsn", "problem"),
+    [
+        ("postgres://u:dsn-secret@db:notaport/x", "must be a URL whose host and port can be read"),
+        ("postgres://u:dsn-secret@db:99999/x", "must be a URL whose host and port can be read"),
+        ("postgres://u:dsn-secret@[::1/x", "must be a URL whose host and port can be read"),
+        (
+            "postgres://u:dsn-secret@db/x?sslmode=sometimes",
+            "sslmode must be one of disable, allow, prefer, require, verify-ca, verify-full",
+        ),
+    ],
+)
+def test_a_malformed_dsn_is_refused_before_start_without_echoing_it(dsn: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        postgres_pg.new_test_plugin(environ={"TEST_DSN": dsn})
     assert str(caught.value) == (
-        'plugin "test" (postgres_pg): cannot connect to db:notaport: ValueError: '
-        "invalid literal for int() with base 10: 'notaport'\n"
-        "Hint: check TEST_DSN and that PostgreSQL is running at db:notaport"
+        f"invalid configuration: 1 problem\n  TEST_DSN: invalid value (hidden): {problem}"
     )
+
+
+def test_a_host_that_is_no_host_name_is_refused_but_a_socket_directory_is_not() -> None:
+    with pytest.raises(ConfigError) as caught:
+        postgres_pg.new_test_plugin(environ={"TEST_HOST": ".."})
+    assert str(caught.value) == (
+        "invalid configuration: 1 problem\n  TEST_HOST: '..' is not a valid host name"
+    )
+    postgres_pg.new_test_plugin(environ={"TEST_HOST": "/var/run/postgresql"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import uuid
 from datetime import timedelta
 from typing import cast
 
@@ -151,3 +152,37 @@ def test_public_api_is_sorted_and_lives_in_the_package() -> None:
 def test_entry_point_finds_the_plugin_by_name() -> None:
     (entry,) = importlib.metadata.entry_points(group="lbtoolkit.plugins", name="rabbitmq")
     assert entry.load() is rabbitmq
+
+
+def test_negative_timeouts_are_refused_with_their_rule() -> None:
+    environ = {
+        "MYSERVICE_MQ_CONNECT_TIMEOUT": "-1s",
+        "MYSERVICE_MQ_RECONNECT_INTERVAL": "0s",
+        "MYSERVICE_MQ_PUBLISH_TIMEOUT": "-5s",
+        "MYSERVICE_MQ_DRAIN_TIMEOUT": "-1ms",
+        "MYSERVICE_MQ_PORT": "0",
+    }
+    runtime = new_test_runtime("orders", env_prefix="MYSERVICE", environ=environ)
+    new_plugin(runtime, Options("mq"))
+    positive = "is not a valid duration (over 0s, at most 24h)"
+    assert [str(issue) for issue in runtime.config.issues] == [
+        "MYSERVICE_MQ_PORT: 0 is not a valid port (1-65535)",
+        f"MYSERVICE_MQ_CONNECT_TIMEOUT: -1s {positive}",
+        f"MYSERVICE_MQ_RECONNECT_INTERVAL: 0s {positive}",
+        f"MYSERVICE_MQ_PUBLISH_TIMEOUT: -5s {positive}",
+        "MYSERVICE_MQ_DRAIN_TIMEOUT: -1ms is not a valid duration (0s-24h)",
+    ]
+
+
+@pytest.mark.integration
+async def test_an_unknown_vhost_names_the_vhost_variable() -> None:
+    vhost = f"missing-{uuid.uuid4().hex[:8]}"
+    plugin = build("mq", {"MYSERVICE_MQ_VHOST": vhost, "MYSERVICE_MQ_HOST": "127.0.0.1"})
+    with pytest.raises(rabbitmq.RabbitMQConnectionError) as raised:
+        await plugin.pre_start()
+    assert str(raised.value) == (
+        'plugin "mq" (rabbitmq): cannot connect to 127.0.0.1:5672: the broker refused virtual '
+        f"host {vhost!r} (it does not exist, or the user may not use it). Hint: check "
+        "MYSERVICE_MQ_VHOST and MYSERVICE_MQ_USERNAME (or MYSERVICE_MQ_DSN) and that RabbitMQ "
+        "runs there"
+    )

@@ -134,7 +134,7 @@ def test_bad_values_are_reported_together_with_full_names() -> None:
     text = str(caught.value)
     assert "MYSERVICE_CACHE_DATABASE: 'abc' is not a valid integer" in text
     assert "MYSERVICE_CACHE_ADDR: lists 2 addresses but cluster mode is off" in text
-    assert "MYSERVICE_CACHE_POOL_SIZE: must be at least 1" in text
+    assert "MYSERVICE_CACHE_POOL_SIZE: 0 is out of range (at least 1)" in text
     assert (
         "Hint: give one address, or set MYSERVICE_CACHE_CLUSTER_MODE=true for a Redis Cluster"
         in text
@@ -289,8 +289,8 @@ def test_bad_host_and_port_are_reported_by_name() -> None:
         redis_plugin.new_test_plugin(environ=environ)
     assert str(caught.value) == (
         "invalid configuration: 2 problems\n"
+        "  REDIS_PORT: 70000 is not a valid port (1-65535)\n"
         "  REDIS_HOST: 'redis-b:6380' is not a host name or IP address\n"
-        "  REDIS_PORT: must be between 1 and 65535\n"
         "Hint: put the port in REDIS_PORT, or the whole address in REDIS_ADDR"
     )
 
@@ -313,4 +313,31 @@ async def test_a_refused_host_and_port_are_named_in_the_connect_error() -> None:
     assert caught.value.address == f"127.0.0.1:{port}"
     assert str(caught.value).splitlines()[-1] == (
         "Hint: check that Redis is running there, or point CACHE_HOST and CACHE_PORT at it"
+    )
+
+
+async def test_a_refused_login_names_the_username_and_password_variables() -> None:
+    plugin = redis_plugin.new_test_plugin(
+        redis_plugin.Options("cache"),
+        environ={"CACHE_USERNAME": "nobody-here", "CACHE_PASSWORD": "hunter2"},
+    )
+    with pytest.raises(redis_plugin.RedisConnectError) as caught:
+        await plugin.pre_start()
+    assert str(caught.value) == (
+        'plugin "cache" (redis): cannot connect to 127.0.0.1:6379: '
+        "invalid username-password pair or user is disabled.\n"
+        "Hint: check CACHE_USERNAME and CACHE_PASSWORD against the server's users (ACL LIST)"
+    )
+    assert "hunter2" not in str(caught.value)
+
+
+def test_timeouts_past_a_day_are_refused_before_a_socket_overflows() -> None:
+    environ = {"REDIS_DIAL_TIMEOUT": "9" * 26, "REDIS_DATABASE": "-1", "REDIS_POOL_SIZE": "0"}
+    with pytest.raises(ConfigError) as caught:
+        redis_plugin.new_test_plugin(environ=environ)
+    assert str(caught.value) == (
+        "invalid configuration: 3 problems\n"
+        "  REDIS_DATABASE: -1 is out of range (at least 0)\n"
+        f"  REDIS_DIAL_TIMEOUT: {'9' * 26} is out of range (at most 86400)\n"
+        "  REDIS_POOL_SIZE: 0 is out of range (at least 1)"
     )

@@ -61,7 +61,7 @@ def test_bad_variables_are_reported_together_without_the_dsn() -> None:
     with pytest.raises(ConfigError) as caught:
         runtime.config.raise_for_issues()
     text = str(caught.value)
-    assert "MYSERVICE_SENTRY_SAMPLE_RATE: Input should be less than or equal to 1" in text
+    assert "MYSERVICE_SENTRY_SAMPLE_RATE: 2.0 is not a valid rate (0-1)" in text
     assert "MYSERVICE_SENTRY_DSN: not a Sentry DSN (value hidden)" in text
     assert "key-1234567" not in text
 

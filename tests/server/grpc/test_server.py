@@ -138,6 +138,41 @@ async def test_port_taken_is_reported_with_the_variable_to_change(greeter: Greet
     )
 
 
+async def test_an_address_not_of_this_host_names_the_listen_variable(
+    greeter: GreeterKit,
+) -> None:
+    app = greeter.new_app(
+        {"LB_EXAMPLE_GRPC_SERVER_LISTEN": "192.0.2.1", "LB_EXAMPLE_GRPC_SERVER_PORT": "0"}
+    )
+    with pytest.raises(lbtoolkit.StartError) as raised:
+        await app.start()
+    error = raised.value.__cause__
+    assert isinstance(error, ListenError)
+    assert str(error) == (
+        'grpc server "example" cannot listen on 192.0.2.1:0: cannot assign requested address\n'
+        "Hint: set LB_EXAMPLE_GRPC_SERVER_LISTEN to an address of this host "
+        "(0.0.0.0 for every interface)"
+    )
+
+
+def test_bad_listen_port_and_sizes_are_reported_before_start(greeter: GreeterKit) -> None:
+    app = greeter.new_app(
+        {
+            "LB_EXAMPLE_GRPC_SERVER_LISTEN": "999.1.1.1",
+            "LB_EXAMPLE_GRPC_SERVER_PORT": "70000",
+            "LB_EXAMPLE_GRPC_SERVER_MAX_RECEIVE_MESSAGE_SIZE": "9" * 26,
+            "LB_EXAMPLE_GRPC_SERVER_MAX_SEND_MESSAGE_SIZE": "0",
+        }
+    )
+    out_of_range = "is not a valid message size (1-2147483647)"
+    assert [str(issue) for issue in app.runtime.config.issues] == [
+        "LB_EXAMPLE_GRPC_SERVER_LISTEN: '999.1.1.1' is not a valid IPv4 address",
+        "LB_EXAMPLE_GRPC_SERVER_PORT: 70000 is not a valid port (0-65535)",
+        f"LB_EXAMPLE_GRPC_SERVER_MAX_RECEIVE_MESSAGE_SIZE: {'9' * 26} {out_of_range}",
+        f"LB_EXAMPLE_GRPC_SERVER_MAX_SEND_MESSAGE_SIZE: 0 {out_of_range}",
+    ]
+
+
 async def test_start_returns_once_listening_on_the_bound_port(
     greeter: GreeterKit, app: lbtoolkit.Service
 ) -> None:

@@ -102,7 +102,7 @@ def spec_of(
 
 
 def new_server(
-    *, environ: Mapping[str, str] | None = None, name: str = "test"
+    *, environ: Mapping[str, str] | None = None, name: str = "test", tools: Tools | None = None
 ) -> tuple[HttpServer, Injector]:
     """A server on 127.0.0.1 and a free port, reading only ``environ``."""
     variables = {
@@ -112,7 +112,8 @@ def new_server(
     }
     config = ConfigController("LB", environ=variables)
     injector = Injector()
-    server = HttpServer(name, runtime_config=config, tools=Tools(name, "lb"), injector=injector)
+    tools = tools or Tools(name, "lb")
+    server = HttpServer(name, runtime_config=config, tools=tools, injector=injector)
     config.raise_for_issues()
     return server, injector
 
@@ -124,9 +125,10 @@ async def open_server(
     environ: Mapping[str, str] | None = None,
     setup: Callable[[HttpServer, Injector], None] | None = None,
     stop_timeout: float = 5,
+    tools: Tools | None = None,
 ) -> AsyncIterator[HttpServer]:
     """Start a server for ``(spec, implementation)`` pairs; stop it at the end."""
-    server, injector = new_server(environ=environ)
+    server, injector = new_server(environ=environ, tools=tools)
     for spec, implementation in specs:
         assert spec.rpc_server is not None
         injector.provide_value(implementation, provides=spec.rpc_server)

@@ -48,9 +48,7 @@ def recording(name: str) -> Any:
     return construct
 
 
-async def test_generated_routes_and_middlewares(
-    shop: ModuleType, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_generated_routes_and_middlewares(shop: ModuleType) -> None:
     items = importlib.import_module("httpshop_gen.httpshop.shop_pb2")
 
     class Shop:
@@ -63,17 +61,16 @@ async def test_generated_routes_and_middlewares(
             del context
             return request
 
-    for name, value in {
+    environ = {
         "LB_SHOP_SERVER_LISTEN": "127.0.0.1",
         "LB_SHOP_SERVER_PORT": "0",
         "LB_SHOP_GRPC_SERVER_LISTEN": "127.0.0.1",
         "LB_SHOP_GRPC_SERVER_PORT": "0",
         "LB_PROBES_SERVER_LISTEN": "127.0.0.1",
         "LB_PROBES_SERVER_PORT": "0",
-    }.items():
-        monkeypatch.setenv(name, value)
+    }
     journal = Journal()
-    app = shop.new_shop_service("shop", env_prefix="LB")
+    app = shop.new_shop_service("shop", env_prefix="LB", environ=environ, argv=[])
     shop.register_shop_rpc_server(app, Shop)
     app.provide(lambda: journal, provides=Journal)
     app.server.http.set_middleware("audit", recording("audit"))

@@ -314,6 +314,40 @@ async def test_start_reports_a_taken_port_with_the_variable_to_change() -> None:
     assert message.endswith("Hint: set LB_TEST_SERVER_PORT to a free port")
 
 
+async def test_start_names_the_listen_variable_when_the_address_is_not_local() -> None:
+    server, injector = new_server(environ={"LB_TEST_SERVER_LISTEN": "192.0.2.1"})
+    await server.prepare(injector.build())
+    with pytest.raises(HttpListenError) as raised:
+        await server.start()
+    message = str(raised.value)
+    assert message.startswith('HTTP server "test" cannot listen on 192.0.2.1:0: ')
+    assert message.endswith(
+        "Hint: set LB_TEST_SERVER_LISTEN to an address of this host (0.0.0.0 for every interface)"
+    )
+
+
+def test_every_constraint_is_reported_with_its_rule() -> None:
+    environ = {
+        "LB_EXAMPLE_SERVER_LISTEN": "\u202e",
+        "LB_EXAMPLE_SERVER_PORT": "70000",
+        "LB_EXAMPLE_SERVER_CORS_MAX_AGE": "-5s",
+        "LB_EXAMPLE_SERVER_MAX_BODY_SIZE": "-1",
+        "LB_EXAMPLE_SERVER_JSON_NAMES": "camel",
+    }
+    config = ConfigController("LB", environ=environ)
+    HttpServer("example", runtime_config=config, tools=Tools("example", "lb"), injector=Injector())
+    assert [str(issue) for issue in config.issues] == [
+        (
+            "LB_EXAMPLE_SERVER_LISTEN: '\\u202e' is not a valid host name"
+            " (control or bidirectional characters)"
+        ),
+        "LB_EXAMPLE_SERVER_PORT: 70000 is not a valid port (0-65535)",
+        "LB_EXAMPLE_SERVER_CORS_MAX_AGE: -5s is not a valid duration (0s-24h)",
+        "LB_EXAMPLE_SERVER_MAX_BODY_SIZE: -1 is not a valid size (at least 0)",
+        "LB_EXAMPLE_SERVER_JSON_NAMES: 'camel' is not one of json, proto",
+    ]
+
+
 async def test_start_returns_once_listening_and_stop_is_idempotent() -> None:
     server, injector = new_server()
     with pytest.raises(RuntimeError, match="must be prepared before it starts"):

@@ -101,23 +101,21 @@ class Router:
             self.watch_ended.set()
 
 
-def listen_locally(patch: pytest.MonkeyPatch, *servers: str) -> None:
-    """Every named server on 127.0.0.1, port 0; no probes server."""
+def listen_locally(*servers: str) -> dict[str, str]:
+    """The environment putting every named server on 127.0.0.1, port 0, with no probes server."""
+    environ = {f"{PREFIX}_PROBES_SERVER_ENABLED": "false"}
     for server in servers:
-        patch.setenv(f"{PREFIX}_{server}_LISTEN", "127.0.0.1")
-        patch.setenv(f"{PREFIX}_{server}_PORT", "0")
-    patch.setenv(f"{PREFIX}_PROBES_SERVER_ENABLED", "false")
-    patch.setattr("sys.argv", ["gateway"])
+        environ[f"{PREFIX}_{server}_LISTEN"] = "127.0.0.1"
+        environ[f"{PREFIX}_{server}_PORT"] = "0"
+    return environ
 
 
 @asynccontextmanager
-async def upstream(gen: Generated, patch: pytest.MonkeyPatch) -> AsyncIterator[str]:
-    """The Greeter service running; yields its gRPC target, which gateways built next use."""
-    listen_locally(patch, "GREETER_GRPC_SERVER")
-    app: lbtoolkit.Service = gen.greeter.new_greeter_service("greeter", env_prefix=PREFIX)
+async def upstream(gen: Generated) -> AsyncIterator[dict[str, str]]:
+    """The Greeter service running; yields the environment that points a gateway at it."""
+    app: lbtoolkit.Service = gen.greeter.new_greeter_service(
+        "greeter", env_prefix=PREFIX, environ=listen_locally("GREETER_GRPC_SERVER"), argv=[]
+    )
     gen.greeter.register_greeter_rpc_server(app, lambda: Greeter(gen.greeter_pb2))
     async with open_service(app):
-        target = f"127.0.0.1:{app.server.grpc.port}"
-        # Read when a gateway is built: the runtime snapshots the environment.
-        patch.setenv(f"{PREFIX}_CLIENT_GREETER_TARGET", target)
-        yield target
+        yield {f"{PREFIX}_CLIENT_GREETER_TARGET": f"127.0.0.1:{app.server.grpc.port}"}

@@ -35,10 +35,12 @@ class Gateway:
 
 
 @asynccontextmanager
-async def _gateway(gen: Generated, patch: pytest.MonkeyPatch) -> AsyncIterator[Gateway]:
-    async with upstream(gen, patch):
-        listen_locally(patch, "ROUTER_SERVER")
-        app: lbtoolkit.Service = gen.wss.new_router_service("router", env_prefix=PREFIX)
+async def _gateway(gen: Generated) -> AsyncIterator[Gateway]:
+    async with upstream(gen) as greeter:
+        environ = listen_locally("ROUTER_SERVER") | greeter
+        app: lbtoolkit.Service = gen.wss.new_router_service(
+            "router", env_prefix=PREFIX, environ=environ, argv=[]
+        )
         router = Router(gen.wss_pb2)
         gen.wss.register_router_rpc_server(app, lambda: router)
         async with open_service(app):
@@ -51,10 +53,8 @@ async def _frame(ws: ClientConnection) -> dict[str, Any]:
     return data
 
 
-async def test_connect_calls_the_websocket_method(
-    generated: Generated, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async with _gateway(generated, monkeypatch) as gateway:
+async def test_connect_calls_the_websocket_method(generated: Generated) -> None:
+    async with _gateway(generated) as gateway:
         url = f"{gateway.ws}/events?topic=news"
         async with websockets.connect(url, additional_headers={"X-User": "u1"}) as ws:
             first = await _frame(ws)
@@ -62,10 +62,8 @@ async def test_connect_calls_the_websocket_method(
     assert gateway.router.calls == [("news", "websocket")]
 
 
-async def test_proxy_frame_is_answered_by_the_upstream(
-    generated: Generated, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async with _gateway(generated, monkeypatch) as gateway:
+async def test_proxy_frame_is_answered_by_the_upstream(generated: Generated) -> None:
+    async with _gateway(generated) as gateway:
         headers = {"X-User": "u1", "X-Tenant": "t9"}
         async with websockets.connect(f"{gateway.ws}/events", additional_headers=headers) as ws:
             await _frame(ws)  # the connect call's answer
@@ -82,12 +80,10 @@ async def test_proxy_frame_is_answered_by_the_upstream(
     assert by_path["payload"]["message"] == "hello bob"
 
 
-async def test_upstream_error_becomes_an_error_frame(
-    generated: Generated, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_upstream_error_becomes_an_error_frame(generated: Generated) -> None:
     frame = {"id": 7, "method": "SayHello", "payload": {"name": "nobody"}}
     async with (
-        _gateway(generated, monkeypatch) as gateway,
+        _gateway(generated) as gateway,
         websockets.connect(f"{gateway.ws}/events") as ws,
     ):
         await _frame(ws)
@@ -99,11 +95,9 @@ async def test_upstream_error_becomes_an_error_frame(
     }
 
 
-async def test_unknown_method_and_bad_frames_get_error_frames(
-    generated: Generated, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_unknown_method_and_bad_frames_get_error_frames(generated: Generated) -> None:
     async with (
-        _gateway(generated, monkeypatch) as gateway,
+        _gateway(generated) as gateway,
         websockets.connect(f"{gateway.ws}/events") as ws,
     ):
         await _frame(ws)
@@ -128,11 +122,9 @@ async def test_unknown_method_and_bad_frames_get_error_frames(
     assert fine["payload"]["message"] == "hello ada"
 
 
-async def test_refused_connect_sends_the_error_then_closes(
-    generated: Generated, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_refused_connect_sends_the_error_then_closes(generated: Generated) -> None:
     async with (
-        _gateway(generated, monkeypatch) as gateway,
+        _gateway(generated) as gateway,
         websockets.connect(f"{gateway.ws}/events?topic=forbidden") as ws,
     ):
         answer = await _frame(ws)
@@ -143,10 +135,8 @@ async def test_refused_connect_sends_the_error_then_closes(
     assert closed.value.rcvd.code == 1008
 
 
-async def test_unknown_path_is_refused_and_http_proxy_still_works(
-    generated: Generated, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async with _gateway(generated, monkeypatch) as gateway:
+async def test_unknown_path_is_refused_and_http_proxy_still_works(generated: Generated) -> None:
+    async with _gateway(generated) as gateway:
         with pytest.raises(websockets.InvalidStatus):
             async with websockets.connect(f"{gateway.ws}/nowhere"):
                 pass
@@ -157,10 +147,8 @@ async def test_unknown_path_is_refused_and_http_proxy_still_works(
     assert answer.json()["message"] == "hello ada"
 
 
-async def test_a_client_that_does_not_read_is_closed(
-    generated: Generated, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async with _gateway(generated, monkeypatch) as gateway:
+async def test_a_client_that_does_not_read_is_closed(generated: Generated) -> None:
+    async with _gateway(generated) as gateway:
         # The client library stops reading after one waiting frame: the socket backs up
         # (uncompressed, or the repetitive frames would shrink to nothing).
         url = f"{gateway.ws}/watch?topic=x"

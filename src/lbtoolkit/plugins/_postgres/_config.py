@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
@@ -14,6 +15,7 @@ from lbtoolkit.config import (
     PositiveDuration,
     PositiveInt,
     RemotePort,
+    check_host_name,
     env,
 )
 
@@ -24,7 +26,7 @@ DEFAULT_PREFIX = "psql"
 
 SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 # asyncpg sets up a slot per connection of the pool before it connects.
-PoolSize = Annotated[int, Field(ge=1, le=10_000)]
+_PoolSize = Annotated[int, Field(ge=1, le=10_000)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +59,11 @@ class PostgresConfig(BaseModel):
         comment="Connection string postgres://user:password@host:port/database?sslmode=...; "
         "overrides the connection fields",
     )
-    host: str = env("HOST", default="localhost", comment="PostgreSQL server host")
+    host: str = env(
+        "HOST",
+        default="localhost",
+        comment="PostgreSQL server host, or the directory of its Unix socket",
+    )
     port: RemotePort = env("PORT", default=5432, comment="PostgreSQL server port")
     username: str = env("USERNAME", default="", comment="Database username")
     password: SecretStr = env("PASSWORD", default=SecretStr(""), comment="Database password")
@@ -75,7 +81,7 @@ class PostgresConfig(BaseModel):
         comment="Directory of the .sql migrations run_migration() applies",
     )
     debug: bool = env("DEBUG", default=False, comment="Log every SQL statement")
-    max_connections: PoolSize = env(
+    max_connections: _PoolSize = env(
         "MAX_CONNECTIONS",
         default=10,
         comment="Most connections open at once",
@@ -113,14 +119,33 @@ class PostgresConfig(BaseModel):
         comment="application_name shown in pg_stat_activity (default: the service name)",
     )
 
+    @field_validator("host")
+    @classmethod
+    def _host_or_socket_directory(cls, value: str) -> str:
+        problem = "" if value.startswith("/") else check_host_name(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
     @field_validator("dsn")
     @classmethod
     def _dsn_is_a_url(cls, value: SecretStr | None) -> SecretStr | None:
-        # The message must not echo the value: it may hold a password.
-        if value is not None and not value.get_secret_value().startswith(
-            ("postgres://", "postgresql://")
-        ):
+        # The messages must not echo the value: it may hold a password.
+        if value is None:
+            return value
+        text = value.get_secret_value()
+        if not text.startswith(("postgres://", "postgresql://")):
             msg = "must be a URL starting with postgres:// or postgresql://"
+            raise ValueError(msg)
+        try:
+            parts = urlsplit(text)
+            _ = parts.port  # raises for a bad IPv6 host or port
+        except ValueError:
+            msg = "must be a URL whose host and port can be read"
+            raise ValueError(msg) from None
+        modes = parse_qs(parts.query).get("sslmode", [])
+        if any(mode not in get_args(SslMode) for mode in modes):
+            msg = f"sslmode must be one of {', '.join(get_args(SslMode))}"
             raise ValueError(msg)
         return value
 

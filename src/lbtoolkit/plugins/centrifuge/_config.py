@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, SecretStr
 
-from lbtoolkit.config import ByteSize, HttpPath, PositiveDuration, PositiveInt, env
+from lbtoolkit.config import HttpPath, PositiveDuration, PositiveInt, env
 
 __all__ = ["Config"]
 
@@ -34,7 +34,7 @@ class Config(BaseModel):
         default="",
         comment="Prefix of the Redis pub/sub channels; empty: the service name and plugin prefix",
     )
-    client_queue_max_size: ByteSize = env(
+    client_queue_max_size: PositiveInt = env(
         "CLIENT_QUEUE_MAX_SIZE",
         default=1_048_576,
         comment="Bytes waiting to be sent to one client before it is disconnected as slow",

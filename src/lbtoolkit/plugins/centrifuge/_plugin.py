@@ -72,7 +72,6 @@ class _CentrifugePlugin:
         self._owner = f'plugin "{self._prefix}" (centrifuge)'
         self._config = runtime.config.parse(Config, self._prefix, owner=self._owner)
         self._problems: list[ConfigIssue] = []
-        self._check_limits()
         self._redis = self._redis_settings()
         self._node = Node(self._config, prefix=self._prefix, redis=self._redis)
         runtime.tools.probes.register_check(
@@ -106,17 +105,6 @@ class _CentrifugePlugin:
 
     async def on_stop(self) -> None:
         await self._node.stop()
-
-    def _check_limits(self) -> None:
-        config = self._config
-        for field, value in (
-            ("CLIENT_QUEUE_MAX_SIZE", config.client_queue_max_size),
-            ("CLIENT_CHANNEL_LIMIT", config.client_channel_limit),
-        ):
-            if value < 1:
-                self._issue(field, "must be at least 1")
-        if config.connect_timeout.total_seconds() <= 0:
-            self._issue("CONNECT_TIMEOUT", "must be positive")
 
     def _redis_settings(self) -> RedisSettings | None:
         config = self._config

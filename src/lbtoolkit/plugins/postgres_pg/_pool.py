@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from lbtoolkit.plugins._postgres import OUTAGE_ERRORS
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
@@ -28,6 +30,8 @@ async def open_pool(config: PostgresConfig, connector: Connector, sql_log: loggi
     released.
     """
     hooks = _Hooks(config.conn_max_lifetime.total_seconds(), sql_log if config.debug else None)
+    # Adding the same filter again is a no-op.
+    logging.getLogger("asyncpg.pool").addFilter(_ONE_LINE_RETRIES)
     return await asyncpg.create_pool(
         **connector.connect_kwargs(),
         min_size=config.idle_connections,
@@ -36,6 +40,26 @@ async def open_pool(config: PostgresConfig, connector: Connector, sql_log: loggi
         init=hooks.init,
         reset=hooks.reset if hooks.lifetime > 0 else None,
     )
+
+
+class _OneLineRetries(logging.Filter):
+    """asyncpg's pool retries its minimum size in the background, logging a traceback each time.
+
+    While the server is down that is a traceback at 1, 2, 4, ... 60 s intervals
+    for an outage the plugin already reports in one line; the retry keeps its
+    line, with the error's type and text in place of the traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, OUTAGE_ERRORS):
+            record.msg = f"{record.getMessage()}: {type(error).__name__}: {error}"
+            record.args = ()
+            record.exc_info = record.exc_text = None
+        return True
+
+
+_ONE_LINE_RETRIES = _OneLineRetries()
 
 
 class _Hooks:

@@ -9,6 +9,7 @@ from yarl import URL
 
 from lbtoolkit.config import (
     ConfigIssue,
+    HostName,
     NonNegativeDuration,
     NonNegativeInt,
     PositiveDuration,
@@ -39,7 +40,7 @@ class Config(BaseModel):
         comment="RabbitMQ connection string (amqp://user:password@host:5672/vhost); "
         "overrides HOST, PORT, USERNAME, PASSWORD and VHOST",
     )
-    host: str = env("HOST", default="localhost", comment="RabbitMQ host")
+    host: HostName = env("HOST", default="localhost", comment="RabbitMQ host")
     port: RemotePort = env("PORT", default=5672, comment="RabbitMQ port")
     username: str = env("USERNAME", default="guest", comment="RabbitMQ username")
     password: SecretStr = env("PASSWORD", default=SecretStr("guest"), comment="RabbitMQ password")

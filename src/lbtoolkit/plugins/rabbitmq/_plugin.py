@@ -8,7 +8,14 @@ from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Protocol, TypeVar, overload
 
 import aio_pika
-from aio_pika.exceptions import CONNECTION_EXCEPTIONS, DeliveryError, ProbableAuthenticationError
+from aio_pika.exceptions import (
+    CONNECTION_EXCEPTIONS,
+    AMQPConnectionError,
+    ChannelInvalidStateError,
+    DeliveryError,
+    InvalidFrameError,
+    ProbableAuthenticationError,
+)
 
 from lbtoolkit.plugins._support import describe
 from lbtoolkit.plugins.rabbitmq._config import Config, Options, resolve_target
@@ -39,6 +46,10 @@ if TYPE_CHECKING:
 __all__ = ["Plugin", "RabbitMQPlugin"]
 
 _READINESS_TIMEOUT = 2.0
+
+# What a call raises while the broker cannot be reached (a publish not
+# confirmed in time raises RabbitMQPublishError caused by one of these).
+_OUTAGE_ERRORS = (AMQPConnectionError, ChannelInvalidStateError, OSError, TimeoutError)
 
 T = TypeVar("T")
 
@@ -140,6 +151,14 @@ class RabbitMQPlugin:
         self._stopping = False
         runtime.tools.probes.register_check(
             options.name, "readiness", self.health_check, timeout=_READINESS_TIMEOUT
+        )
+        # The socket's errors count when raised through the plugin (publish) or its connection.
+        self._outage = runtime.tools.outages.register(
+            options.name,
+            "rabbitmq",
+            _OUTAGE_ERRORS,
+            owners=lambda: (self, self._connection),
+            describe=lambda error: describe(error, self._secrets()),
         )
 
     @property
@@ -336,6 +355,7 @@ class RabbitMQPlugin:
             await underlay.exchange_declare(self._service, passive=True, timeout=_READINESS_TIMEOUT)
         except (*CONNECTION_EXCEPTIONS, TimeoutError) as error:
             raise self._unreachable(describe(error, self._secrets())) from error
+        self._outage.available()
 
     # -- internals -------------------------------------------------------------
     async def _connect(self) -> AbstractRobustConnection:
@@ -366,6 +386,11 @@ class RabbitMQPlugin:
             cause = describe(error, self._secrets())
             if isinstance(error, TimeoutError):
                 cause = f"no answer within {timeout:g}s (CONNECT_TIMEOUT)"
+            elif _vhost_refused(error):
+                cause = (
+                    f"the broker refused virtual host {target.vhost!r} "
+                    "(it does not exist, or the user may not use it)"
+                )
             raise self._unreachable(cause, error) from error
 
     def _unreachable(
@@ -395,6 +420,8 @@ class RabbitMQPlugin:
     def _hint(self, error: BaseException | None) -> str:
         if isinstance(error, ProbableAuthenticationError):
             names = [self._variable(n) for n in ("USERNAME", "PASSWORD")]
+        elif error is not None and _vhost_refused(error):
+            names = [self._variable(n) for n in ("VHOST", "USERNAME")]
         else:
             names = [self._variable(n) for n in ("HOST", "PORT")]
         dsn = self._variable("DSN")
@@ -402,3 +429,10 @@ class RabbitMQPlugin:
 
     def _secrets(self) -> tuple[str, ...]:
         return (self.config.password.get_secret_value(), self.config.dsn.get_secret_value())
+
+
+def _vhost_refused(error: BaseException) -> bool:
+    # aiormq answers a Connection.Close to Connection.Open (the only step that
+    # names the vhost) with an InvalidFrameError that keeps only the frame's
+    # repr, not its reply text: the step is what identifies the cause.
+    return isinstance(error, InvalidFrameError) and "Connection.OpenOk" in str(error)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, Field, SecretStr
 
-from lbtoolkit.config import NonNegativeInt, PositiveInt, RemotePort, env
+from lbtoolkit.config import NonNegativeInt, PositiveInt, RemotePort, check_host_name, env
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,7 +29,7 @@ __all__ = [
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 6379
 # Sockets keep timeouts in C integers; a day is beyond any sensible one.
-Seconds = Annotated[int, Field(le=86_400)]
+_Seconds = Annotated[int, Field(le=86_400)]
 
 
 class Config(BaseModel):
@@ -57,9 +57,9 @@ class Config(BaseModel):
     password: SecretStr = env("PASSWORD", default=SecretStr(""), comment="Redis password")
     database: NonNegativeInt = env("DATABASE", default=0, comment="Redis database number")
     # Integer seconds, as in the guide; 0 or less means no timeout (go-redis reads -1 so).
-    dial_timeout: Seconds = env("DIAL_TIMEOUT", default=5, comment="Connection timeout in seconds")
-    read_timeout: Seconds = env("READ_TIMEOUT", default=3, comment="Read timeout in seconds")
-    write_timeout: Seconds = env("WRITE_TIMEOUT", default=3, comment="Write timeout in seconds")
+    dial_timeout: _Seconds = env("DIAL_TIMEOUT", default=5, comment="Connection timeout in seconds")
+    read_timeout: _Seconds = env("READ_TIMEOUT", default=3, comment="Read timeout in seconds")
+    write_timeout: _Seconds = env("WRITE_TIMEOUT", default=3, comment="Write timeout in seconds")
     pool_size: PositiveInt = env("POOL_SIZE", default=10, comment="Connection pool size")
     cluster_mode: bool = env(
         "CLUSTER_MODE", default=False, comment="Enable cluster mode", aliases=("CLUSTER",)
@@ -108,6 +108,9 @@ def parse_addresses(text: str) -> list[Address]:
         if not sep or raw.endswith("]"):  # no port, or a bare bracketed IPv6 address
             host, port_text = raw, str(DEFAULT_PORT)
         host = host.removeprefix("[").removesuffix("]") or "localhost"
+        problem = check_host_name(host)
+        if problem:
+            raise ValueError(f"{raw!r}: {problem}")
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:  # noqa: PLR2004 - TCP ports
             raise ValueError(f"{raw!r} has no valid port (expected host:port)")
         addresses.append(Address(host, int(port_text)))
@@ -169,6 +172,8 @@ def _address_problems(config: Config, name_of: Callable[[str], str]) -> list[Pro
                 f"put the port in {name_of('PORT')}, or the whole address in {name_of('ADDR')}",
             )
         )
+    elif host and check_host_name(host):
+        problems.append(Problem("HOST", check_host_name(host)))
     if problems or not (_addr_given(config) and _host_port_given(config)):
         return problems
     # Both spellings given: fine when they agree, a conflict reported by name otherwise.

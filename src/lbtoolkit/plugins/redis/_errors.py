@@ -10,20 +10,28 @@ __all__ = ["RedisConnectError", "RedisStateError"]
 class RedisConnectError(LbToolkitError, ConnectionError):
     """The server could not be reached (or refused us) when the plugin started.
 
-    ``cause`` is the driver's message with the password, if any, masked.
+    ``cause`` is the driver's message with the password, if any, masked;
+    ``variable`` names the address variables, or, when ``credentials`` is
+    true (the server refused the login), the username and password ones.
     """
 
-    def __init__(self, prefix: str, address: str, cause: str, *, variable: str) -> None:
+    def __init__(
+        self, prefix: str, address: str, cause: str, *, variable: str, credentials: bool = False
+    ) -> None:
         super().__init__(prefix, address, cause)
         self.prefix = prefix
         self.address = address
         self.cause = cause
         self.variable = variable
+        self.credentials = credentials
 
     def __str__(self) -> str:
+        hint = f"check that Redis is running there, or point {self.variable} at it"
+        if self.credentials:
+            hint = f"check {self.variable} against the server's users (ACL LIST)"
         return (
             f'plugin "{self.prefix}" (redis): cannot connect to {self.address}: {self.cause}\n'
-            f"Hint: check that Redis is running there, or point {self.variable} at it"
+            f"Hint: {hint}"
         )
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import (
+    AuthenticationError,
     ClusterDownError,
     RedisClusterException,
     RedisClusterUnreachableError,
@@ -177,8 +178,12 @@ class _RedisPlugin:
         except _CONNECT_ERRORS as error:
             await _close_quietly(client)
             cause = self._scrub(str(error))
-            variable = " and ".join(self._variable(name) for name in target.variables)
-            raise RedisConnectError(self._prefix, where, cause, variable=variable) from error
+            refused = isinstance(error, AuthenticationError)
+            names = ("USERNAME", "PASSWORD") if refused else target.variables
+            variable = " and ".join(self._variable(name) for name in names)
+            raise RedisConnectError(
+                self._prefix, where, cause, variable=variable, credentials=refused
+            ) from error
         self._client = client
         log.debug("%s: connected to %s (%s)", self._owner, where, type(client).__name__)
 

@@ -25,6 +25,7 @@ from lbtoolkit.server.grpc._drain import CallTracker
 from lbtoolkit.server.grpc._handlers import build_handlers
 from lbtoolkit.server.grpc._health import HealthService
 from lbtoolkit.server.grpc._methods import MethodTable
+from lbtoolkit.tools import blames_address
 
 if TYPE_CHECKING:
     from dishka import AsyncContainer
@@ -215,8 +216,11 @@ class GrpcServer:
                 return server.add_insecure_port(address)
             return server.add_secure_port(address, credentials)
         except RuntimeError as error:
-            reason = _bind_failure(host, port)
-            raise ListenError(self.label, address, self.port_variable, reason) from error
+            reason, at_fault = _bind_failure(host, port)
+            listen = self._variable("GRPC_SERVER_LISTEN") if at_fault else ""
+            raise ListenError(
+                self.label, address, self.port_variable, reason, address_variable=listen
+            ) from error
 
     async def stop(self, timeout: float) -> None:  # noqa: ASYNC109 - a drain deadline
         """NOT_SERVING, refuse new calls, let every running one finish within ``timeout``.
@@ -314,15 +318,18 @@ class GrpcServer:
             raise ConfigError([issue]) from error
 
 
-def _bind_failure(host: str, port: int) -> str:
-    """Why grpc could not bind (it only says that it could not): ask the system."""
+def _bind_failure(host: str, port: int) -> tuple[str, bool]:
+    """Why grpc could not bind (it only says that it could not), and whether the address is why.
+
+    Asks the system by binding the same address once.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         probe = socket.create_server((host, port), family=family)
     except OSError as error:
-        return _reason(error)
+        return _reason(error), blames_address(error)
     probe.close()
-    return "the address could not be bound"
+    return "the address could not be bound", False
 
 
 def _returned_type(constructor: Callable[..., object]) -> Any:

@@ -15,16 +15,12 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import grpc
 import grpc.aio
 
 from lbtoolkit.errors import StatusError
-from lbtoolkit.tools import RETRY_AFTER_SECONDS
-
-if TYPE_CHECKING:
-    from lbtoolkit.tools import Outages
+from lbtoolkit.tools import Outages
 
 __all__ = ["Failure", "failure_of"]
 
@@ -34,8 +30,8 @@ Trailers = tuple[tuple[str, str | bytes], ...]
 
 # The HTTP header's name and meaning, and gRPC's own retry pushback for clients with a retry policy.
 _RETRY_LATER: Trailers = (
-    ("retry-after", str(RETRY_AFTER_SECONDS)),
-    ("grpc-retry-pushback-ms", str(RETRY_AFTER_SECONDS * 1000)),
+    ("retry-after", str(Outages.retry_after_seconds)),
+    ("grpc-retry-pushback-ms", str(Outages.retry_after_seconds * 1000)),
 )
 
 

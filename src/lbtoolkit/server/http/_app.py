@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from opentelemetry import context as otel_context
 from starlette.requests import Request
 
+from lbtoolkit.server.grpc._drain import REFUSAL
 from lbtoolkit.server.http._endpoint import metadata_of
 from lbtoolkit.server.http._errors import PayloadTooLargeError, RequestTimeoutError
 from lbtoolkit.server.http._responses import error_response, json_error
@@ -70,6 +71,8 @@ class HttpApp:
         self._log = log
         self._outages = outages
         self._stats = (unmatched, *(route.target.stats for route in router.routes))
+        # Set when the server stops: requests that come after are answered 503.
+        self.refusing = False
 
     @property
     def in_flight(self) -> int:
@@ -83,6 +86,10 @@ class HttpApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await _not_http(scope, receive, send)
+            return
+        if self.refusing:
+            refusal = json_error(503, REFUSAL, headers={"connection": "close"})
+            await refusal(scope, receive, send)
             return
         if self._tracing.active():
             await self._traced(scope, receive, send)

@@ -63,18 +63,30 @@ class MiddlewareNotFoundError(LbToolkitError, LookupError):
 class HttpListenError(LbToolkitError, OSError):
     """The server cannot listen on its address."""
 
-    def __init__(self, server: str, address: str, cause: OSError, variable: str) -> None:
+    def __init__(
+        self,
+        server: str,
+        address: str,
+        cause: OSError,
+        variable: str,
+        *,
+        address_variable: str = "",
+    ) -> None:
         super().__init__(server, address, cause, variable)
         self.server = server
         self.address = address
         self.cause = cause
         self.variable = variable
+        # Set when the address, not the port, is at fault: the variable that chose it.
+        self.address_variable = address_variable
 
     def __str__(self) -> str:
-        return (
-            f'HTTP server "{self.server}" cannot listen on {self.address}: {self.cause}. '
-            f"Hint: set {self.variable} to a free port"
-        )
+        hint = f"set {self.variable} to a free port"
+        if self.address_variable:
+            where = "an address of this host (0.0.0.0 for every interface)"
+            hint = f"set {self.address_variable} to {where}"
+        head = f'HTTP server "{self.server}" cannot listen on {self.address}: {self.cause}'
+        return f"{head}. Hint: {hint}"
 
 
 class InvalidValue(ValueError):  # noqa: N818 - internal signal, never leaves the package

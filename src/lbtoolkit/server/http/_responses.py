@@ -34,18 +34,17 @@ from lbtoolkit.server.http._errors import (
     TranscodeError,
 )
 from lbtoolkit.server.http._transcode import encode_json
-from lbtoolkit.tools import RETRY_AFTER_SECONDS
+from lbtoolkit.tools import Outages
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from lbtoolkit.tools import Outages
 
 __all__ = ["error_response", "json_error"]
 
 _REASONS = {499: "Client Closed Request"}
 _INTERNAL = "internal error"
-_RETRY_LATER = {"retry-after": str(RETRY_AFTER_SECONDS)}
+_RETRY_LATER = {"retry-after": str(Outages.retry_after_seconds)}
 
 
 def json_error(

@@ -31,8 +31,8 @@ from lbtoolkit.server.http._responses import error_response
 from lbtoolkit.server.http._router import Router
 from lbtoolkit.server.http._template import parse_template
 from lbtoolkit.server.http._transcode import Binding
-from lbtoolkit.tools import listen_tcp
-from lbtoolkit.tools._uvicorn import start_server
+from lbtoolkit.tools import blames_address, listen_tcp
+from lbtoolkit.tools._uvicorn import is_new_connection, start_server
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -51,6 +51,7 @@ __all__ = ["HttpServer"]
 
 _log = logging.getLogger("lbtoolkit.server.http")
 _DRAIN_POLL = 0.02  # seconds between checks of the connections still open while draining
+_NEW_CONNECTION_GRACE = 1.0  # seconds a connection accepted before stop has to send its request
 
 
 def _is_async(handler: object) -> bool:
@@ -99,6 +100,7 @@ class HttpServer:
         self._websockets = False
         self.config = runtime_config.parse(HttpServerConfig, name, owner=f"HTTP server {name!r}")
         self._port_variable = runtime_config.variable_name("SERVER_PORT", name)
+        self._listen_variable = runtime_config.variable_name("SERVER_LISTEN", name)
         self._origins_variable = runtime_config.variable_name("SERVER_CORS_ALLOWED_ORIGINS", name)
         self._tools = tools
         self._middlewares = MiddlewareRegistry(injector)
@@ -352,7 +354,10 @@ class HttpServer:
         try:
             return listen_tcp(host, port)
         except OSError as error:
-            raise HttpListenError(self._name, shown, error, self._port_variable) from error
+            listen = self._listen_variable if blames_address(error) else ""
+            raise HttpListenError(
+                self._name, shown, error, self._port_variable, address_variable=listen
+            ) from error
 
     async def stop(self, timeout: float) -> None:  # noqa: ASYNC109 - a drain deadline, not a cancel
         """Stop accepting; let requests in flight finish for up to ``timeout`` seconds; close."""
@@ -361,13 +366,22 @@ class HttpServer:
             return
         for listener in server.servers:
             listener.close()
-        # Idle keep-alive connections close now, busy ones after their response.
         state = server.server_state
-        for connection in list(state.connections):
-            connection.shutdown()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(timeout, 0.0)
         try:
+            # As Go's net/http does, connections accepted just before the
+            # listener closed get time to send their request, answered 503:
+            # closed on at once, their clients could not tell a request that
+            # never ran from one cut while running.
+            if self._app is not None:
+                self._app.refusing = True
+            grace = min(deadline, loop.time() + _NEW_CONNECTION_GRACE)
+            while any(map(is_new_connection, state.connections)) and loop.time() < grace:  # noqa: ASYNC110
+                await asyncio.sleep(_DRAIN_POLL)
+            # Idle keep-alive connections close now, busy ones after their response.
+            for connection in list(state.connections):
+                connection.shutdown()
             # uvicorn offers no event for "last connection closed": poll its state.
             while state.connections and loop.time() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(_DRAIN_POLL)

@@ -1,0 +1,65 @@
+"""Malformed HTTP requests against a running service: 4xx at worst, never 5xx, no traceback."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from tests.faults.figures import Figures
+from tests.faults.processes import open_service
+from tests.faults.raw_http import exchange, raw_requests
+
+pytestmark = pytest.mark.faults
+
+EXAMPLES = 1000
+ANSWER_TIMEOUT = 5.0
+FIRST_SERVER_ERROR = 500
+ENVIRON = {
+    "LB_LOG_LEVEL": "DEBUG",
+    # A truncated body is answered 408 after this; the test must not wait long for it.
+    "LB_USERS_SERVER_READ_TIMEOUT": "300ms",
+}
+
+
+def test_malformed_requests_get_no_server_error_and_log_no_traceback(
+    tmp_path: Path, figures: Figures
+) -> None:
+    statuses: Counter[str] = Counter()
+    with open_service(tmp_path, ENVIRON) as service:
+        port = service.wait_started().http
+
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        )
+        @given(raw_requests())
+        def send(request: bytes) -> None:
+            status = exchange(port, request, ANSWER_TIMEOUT)
+            statuses[status] += 1
+            assert not status.isdigit() or int(status) < FIRST_SERVER_ERROR, request[:600]
+
+        began = time.monotonic()
+        try:
+            send()
+        finally:
+            took = time.monotonic() - began
+            service.process.send_signal(signal.SIGTERM)
+            code = service.wait_exit(30)
+            log = service.stderr()
+            lines = log.splitlines()
+            figures.record("requests", statuses.total())
+            statuses_seen = {f"status[{name}]": n for name, n in sorted(statuses.items())}
+            figures.record_all(statuses_seen)
+            figures.record("error_lines", sum(" ERROR " in line for line in lines))
+            figures.record("log_lines", len(lines))
+            figures.record("run_s", took)
+    assert statuses.total() >= EXAMPLES
+    assert "Traceback" not in log, log[-4000:]
+    assert code == 0, log[-4000:]
