@@ -16,7 +16,7 @@ LOCKED := $(VENV)/.synced-$(shell cat uv.lock pyproject.toml 2>/dev/null | sha1s
 SYNC ?= $(LOCKED)
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-all test-faults test-latest test-oldest test-slow lint typecheck unit \
+.PHONY: demo test test-all test-twice test-faults test-latest test-oldest test-slow lint typecheck unit \
 	bench lock services clean
 
 $(UV):
@@ -49,10 +49,11 @@ lint: $(SYNC)
 typecheck: $(SYNC)
 	$(BIN)/mypy src tests examples
 
-# Unit and integration tests in random order (the seed is printed first),
-# with branch coverage and its gate (pyproject.toml, [tool.coverage.report]).
+# Unit, integration and fault tests in random order (the seed is printed
+# first) over every core, with branch coverage and its gate
+# (pyproject.toml, [tool.coverage.report]).
 unit: $(SYNC) services
-	$(BIN)/python -m pytest -m "not slow" --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" -n auto --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 test: lint typecheck unit
 
@@ -60,7 +61,11 @@ test: lint typecheck unit
 test-slow: $(SYNC) services
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
-test-all: test test-slow
+# The whole session twice in one process: no test depends on running first.
+test-twice: $(SYNC) services
+	$(BIN)/python -m pytest -m "not slow" -p repeat --count 2 --repeat-scope session $(PYTEST_ARGS)
+
+test-all: test test-twice test-slow
 
 # The fault suite alone (make test runs it too): outages, restarts, signals, fuzz.
 test-faults: $(SYNC) services

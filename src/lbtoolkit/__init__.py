@@ -5,6 +5,7 @@ from __future__ import annotations
 from dishka import Scope
 
 from lbtoolkit._exceptions import LbToolkitError
+from lbtoolkit._public import export
 from lbtoolkit.runtime import (
     DependencyError,
     HelpShown,
@@ -40,3 +41,5 @@ __all__ = [
     "StopError",
     "new_service",
 ]
+
+export(__name__, __all__)

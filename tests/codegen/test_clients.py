@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
 
-    from lbtoolkit.server import ServiceSpec
+    from lbtoolkit.spec import ServiceSpec
 
 
 class Reports:

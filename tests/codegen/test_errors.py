@@ -164,7 +164,7 @@ def http(rule: str) -> str:
     ("rule", "problem"),
     [
         ('body: "*"', "the rule sets no pattern; use get, put, post, delete, patch or custom"),
-        ('get: "users"', 'path template "users" must start with "/"'),
+        ('get: "users"', 'path template "users": it must start with "/"'),
         ('get: "/users/{id"', 'path template "/users/{id": "{" is not closed'),
         ('get: "/users/{id}}"', 'path template "/users/{id}}": "}" without "{"'),
         (
@@ -175,14 +175,14 @@ def http(rule: str) -> str:
             'get: "/files/**/name"',
             'path template "/files/**/name": "**" may only be the last segment',
         ),
-        ('get: "/users//x"', 'path template "/users//x" has an empty segment'),
+        ('get: "/users//x"', 'path template "/users//x": it has an empty segment'),
         ('get: "/users/x{id}"', 'path template "/users/x{id}": a variable must be a whole segment'),
         ('get: "/users/{nope}"', 'path template "/users/{nope}": "nope" is no field of bad.Req'),
         (
             'get: "/users/{id.x}"',
             'path template "/users/{id.x}": "id" in "id.x" is not a message field',
         ),
-        ('get: "/users/{id}/{id}"', 'path template "/users/{id}/{id}" binds a field twice'),
+        ('get: "/users/{id}/{id}"', 'path template "/users/{id}/{id}": it binds "id" twice'),
         ('post: "/users" body: "nope"', 'body "nope" is no field of bad.Req'),
         ('get: "/users" response_body: "nope"', 'response_body "nope" is no field of bad.Res'),
         (

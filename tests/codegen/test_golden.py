@@ -76,8 +76,8 @@ def test_file_level_plugins_follow_the_guide(tmp_path: Path) -> None:
         assert f'    instance_name: Literal["{prefix}"]\n' in text
         assert f'{module}.new_plugin(app.runtime, {module}.Options(name="{prefix}"))' in text
         assert f"plugin_{prefix} = as_{prefix}_plugin(\n" in text
-        provide = f'lambda: plugin_{prefix}, provides={protocol}, name="{prefix}")'
-        assert f"app.runtime.plugin.provide({provide}" in text
+        provide = f'plugin_{prefix}, provides={protocol}, name="{prefix}")'
+        assert f"app.runtime.plugin.provide_value({provide}" in text
 
 
 @pytest.mark.usefixtures("guide_plugins")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from lbtoolkit.client import ChannelPool, GrpcChannel
-from lbtoolkit.server import ServerKind
+from lbtoolkit.spec import PathTemplate, ServerKind
 from lbtoolkit.testing import new_test_runtime, open_service
 from tests.codegen.support import annotate, typed_module
 
@@ -170,7 +170,8 @@ def test_constructor_declares_the_spec(on_path: Path) -> None:
     streaming = [(m.client_streaming, m.server_streaming) for m in spec.methods]
     assert streaming == [(False, False), (False, True), (True, False), (True, True)]
     (route,) = spec.http_routes
-    assert route[1].template.match("/v1/users/42") == {"user_id": "42"}
+    assert route[1].path == "/v1/users/{user_id}"
+    assert route[1].template == PathTemplate.parse("/v1/users/{user_id}")
 
 
 def test_register_provides_the_implementation(on_path: Path) -> None:

@@ -1,14 +1,19 @@
 """docs/errors.md shows what the code prints: each sample is rendered from the code.
 
 The page's format, which this test relies on: one ``## `ErrorName` (`Builtin`)``
-section per error; its sample output, if it has one, is the fenced ``text``
-block that directly follows the heading. Every sample needs a builder below
-that constructs the error with the sample's data, and every builder a sample.
+section per error, saying its cause (``Cause:``) and its fix (``Fix:``); its sample
+output, if it has one, is the fenced ``text`` block that directly follows the heading.
+The status errors handlers raise share one section, a table with a row
+``| `ErrorName` (`Builtin`) | ...`` each. Every sample needs a builder below that
+constructs the error with the sample's data, and every builder a sample. Every
+exception class a public package exports needs a section.
 """
 
 from __future__ import annotations
 
 import builtins
+import importlib
+import pkgutil
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +23,7 @@ from pydantic import BaseModel
 
 import lbtoolkit
 import lbtoolkit.config
+import lbtoolkit.errors
 import lbtoolkit.runtime
 from lbtoolkit.config import (
     ConfigController,
@@ -38,9 +44,11 @@ from lbtoolkit.runtime import (
     StartInterruptedError,
     StopError,
 )
+from lbtoolkit.server.http import PayloadTooLargeError, TranscodeError
 
 ERRORS_PAGE = Path(__file__).parents[2] / "docs" / "errors.md"
 _HEADING = re.compile(r"^## `(?P<name>\w+)` \(`(?P<builtin>\w+)`(?P<rest>[^)]*)\)$")
+_ROW = re.compile(r"^\| `(?P<name>\w+)` \(`(?P<builtin>\w+)`\) \|")
 _NOT_AN_ERROR = {"HelpShown"}  # documented next to the errors, printed by nobody
 
 
@@ -127,6 +135,14 @@ def lifecycle_state_error() -> BaseException:
     return LifecycleStateError("start", "started")
 
 
+def payload_too_large_error() -> BaseException:
+    return PayloadTooLargeError(4 * 1024 * 1024)
+
+
+def transcode_error() -> BaseException:
+    return TranscodeError("query", 'expected an integer, got "ten"', "page_size")
+
+
 BUILDERS: dict[str, Callable[[], BaseException]] = {
     "ConfigError": config_error,
     "UnreadVariablesError": unread_variables_error,
@@ -139,6 +155,8 @@ BUILDERS: dict[str, Callable[[], BaseException]] = {
     "StartInterruptedError": start_interrupted_error,
     "PluginConstructionError": plugin_construction_error,
     "LifecycleStateError": lifecycle_state_error,
+    "PayloadTooLargeError": payload_too_large_error,
+    "TranscodeError": transcode_error,
 }
 
 
@@ -147,6 +165,9 @@ def sections() -> dict[str, tuple[str, str | None]]:
     lines = ERRORS_PAGE.read_text().splitlines()
     found: dict[str, tuple[str, str | None]] = {}
     for index, line in enumerate(lines):
+        row = _ROW.match(line)
+        if row is not None:
+            found[row["name"]] = (row["builtin"], None)
         match = _HEADING.match(line)
         if match is None:
             continue
@@ -159,20 +180,71 @@ def sections() -> dict[str, tuple[str, str | None]]:
     return found
 
 
+def section_texts() -> dict[str, str]:
+    """The text of each ``##`` section about one error, heading excluded."""
+    parts = re.split(r"^## ", ERRORS_PAGE.read_text(), flags=re.MULTILINE)
+    found: dict[str, str] = {}
+    for part in parts[1:]:
+        heading, _, body = part.partition("\n")
+        match = _HEADING.match("## " + heading)
+        if match is not None:
+            found[match["name"]] = body
+    return found
+
+
+def public_exceptions() -> dict[str, type[BaseException]]:
+    """Every exception class exported by a public package (no ``_`` in its dotted name)."""
+    packages = ["lbtoolkit"] + [
+        info.name
+        for info in pkgutil.walk_packages(lbtoolkit.__path__, "lbtoolkit.")
+        if info.ispkg
+        and not any(part.startswith("_") for part in info.name.split("."))
+        and not info.name.startswith("lbtoolkit.proto.")
+    ]
+    found: dict[str, type[BaseException]] = {}
+    for package in packages:
+        module = importlib.import_module(package)
+        for name in getattr(module, "__all__", ()):
+            value = getattr(module, name)
+            if isinstance(value, type) and issubclass(value, BaseException):
+                assert found.setdefault(name, value) is value, f"two public errors named {name}"
+    return found
+
+
 def error_class(name: str) -> type[BaseException]:
-    for module in (lbtoolkit, lbtoolkit.config, lbtoolkit.runtime):
-        found = getattr(module, name, None)
-        if isinstance(found, type) and issubclass(found, BaseException):
-            return found
-    message = f"docs/errors.md documents {name}, which lbtoolkit does not export"
-    raise AssertionError(message)
+    found = public_exceptions().get(name)
+    if found is None:
+        message = f"docs/errors.md documents {name}, which lbtoolkit does not export"
+        raise AssertionError(message)
+    return found
+
+
+def test_the_status_table_shows_the_codes_the_errors_answer_with() -> None:
+    rows = [line for line in ERRORS_PAGE.read_text().splitlines() if _ROW.match(line)]
+    assert rows
+    for row in rows:
+        name, status, http = (cell.strip() for cell in row.strip("|").split("|"))
+        cls = vars(lbtoolkit.errors)[name.split("`")[1]]
+        assert status.split("`")[1] == cls.code.name, name
+        assert int(http) == lbtoolkit.errors.http_status_of(cls.code), name
+
+
+def test_every_public_exception_has_a_section() -> None:
+    missing = sorted(set(public_exceptions()) - set(sections()))
+    assert missing == [], f"docs/errors.md has no section for {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(set(section_texts()) - _NOT_AN_ERROR))
+def test_each_section_says_cause_and_fix(name: str) -> None:
+    text = section_texts()[name]
+    assert "Cause:" in text, name
+    assert "Fix:" in text, name
 
 
 def test_the_page_documents_every_error_that_has_a_builder() -> None:
     documented = sections()
     with_samples = {name for name, (_, sample) in documented.items() if sample is not None}
     assert with_samples == set(BUILDERS)
-    assert set(documented) - with_samples <= _NOT_AN_ERROR
 
 
 @pytest.mark.parametrize("name", sorted(BUILDERS))

@@ -27,7 +27,8 @@ from sqlalchemy import text
 
 import lbtoolkit
 from lbtoolkit.plugins import postgres_gorm, postgres_pg, redis
-from lbtoolkit.server import RequestContext, ServerKind
+from lbtoolkit.server import RequestContext
+from lbtoolkit.spec import ServerKind
 from lbtoolkit.testing import open_service
 from tests.faults.figures import Figures
 from tests.server.http.support import compile_protos, spec_of

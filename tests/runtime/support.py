@@ -61,4 +61,4 @@ def service_factory() -> ServiceFactory:
 def add_plugin(app: lbtoolkit.Service, plugin: Recorder, provides: object = None) -> None:
     """Register a plugin the way generated code does."""
     key = provides or type(f"{plugin.name.title()}Plugin", (Recorder,), {})
-    app.runtime.plugin.provide(lambda: plugin, provides=key, name=plugin.name)
+    app.runtime.plugin.provide_value(plugin, provides=key, name=plugin.name)

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 import lbtoolkit
 from lbtoolkit.config import env
-from tests.runtime.support import ServiceFactory
+from tests.runtime.support import Recorder, ServiceFactory
 
 
 class Database(Protocol):
@@ -42,14 +42,30 @@ async def test_multi_instance_plugins_are_injected_under_distinct_types(
 ) -> None:
     app = make_service()
     primary, analytics = FakeDb("primary"), FakeDb("analytics")
-    app.runtime.plugin.provide(lambda: primary, provides=PrimaryDbPlugin, name="primary_db")
-    app.runtime.plugin.provide(lambda: analytics, provides=AnalyticsDbPlugin, name="analytics_db")
+    app.runtime.plugin.provide_value(primary, provides=PrimaryDbPlugin, name="primary_db")
+    app.runtime.plugin.provide_value(analytics, provides=AnalyticsDbPlugin, name="analytics_db")
     app.provide(Reports)
     await app.start()
     reports = await app.runtime.injector.get(Reports)
     assert reports.primary is primary
     assert reports.analytics is analytics
     await app.stop()
+
+
+async def test_a_provided_value_is_injected_by_its_class_and_its_hooks_run(
+    make_service: ServiceFactory,
+) -> None:
+    app = make_service()
+    events: list[str] = []
+    plugin = Recorder("cache", events)
+    app.runtime.plugin.provide_value(plugin, name="cache")
+    await app.start()
+    assert await app.runtime.injector.get(Recorder) is plugin
+    assert [c.owner for c in app.runtime.plugin.components] == ['plugin "cache"']
+    assert app.runtime.plugin.constructors()[0]() is plugin
+    await app.stop()
+    hooks = ["pre_start", "on_start_sync", "on_start", "on_stop_sync", "on_stop"]
+    assert events == [f"cache.{hook}" for hook in hooks]
 
 
 async def test_missing_dependency_names_type_and_constructor_before_any_hook(

@@ -222,6 +222,24 @@ async def test_stop_before_start_errors(make_service: ServiceFactory) -> None:
         await app.stop()
 
 
+async def test_stop_awaited_inside_start_errors_instead_of_waiting_for_itself(
+    make_service: ServiceFactory,
+) -> None:
+    app = make_service()
+
+    class StopsTheService:
+        async def pre_start(self) -> None:
+            await app.stop()
+
+    app.runtime.plugin.provide_value(StopsTheService(), provides=StopsTheService, name="early")
+    with pytest.raises(lbtoolkit.StartError) as caught:
+        await app.start()
+    assert str(caught.value.cause) == (
+        "cannot stop: the service is starting. Hint: stop() awaited from inside start would "
+        "wait for itself; raise an exception to fail the start, or call stop() from another task"
+    )
+
+
 async def test_stop_gathers_all_errors(make_service: ServiceFactory) -> None:
     events: list[str] = []
     app = make_service()

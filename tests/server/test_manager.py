@@ -13,16 +13,10 @@ import pytest
 from grpc_health.v1 import health_pb2
 
 import lbtoolkit
-from lbtoolkit.server import (
-    ImplementationError,
-    MethodSpec,
-    PortConflictError,
-    RequestContext,
-    ServerKind,
-    ServerNotDeclaredError,
-    ServiceSpec,
-)
+from lbtoolkit.server import ImplementationError, RequestContext, ServerNotDeclaredError
+from lbtoolkit.spec import MethodSpec, ServerKind, ServiceSpec
 from lbtoolkit.testing import open_service
+from lbtoolkit.tools import PortConflictError
 
 Request, Response = health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse
 LOCAL = {

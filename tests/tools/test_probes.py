@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from lbtoolkit.tools import CheckKind, DuplicateCheckError, Probes
+from lbtoolkit.tools.probes import CheckKind, DuplicateCheckError, Probes
 
 
 async def test_checks_run_concurrently_and_report_by_name() -> None:

@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 import lbtoolkit
-from lbtoolkit.server import ListenError
 from lbtoolkit.testing import open_service
-from lbtoolkit.tools import Metrics, Probes, ProbesServer
+from lbtoolkit.tools import ListenError, Metrics
+from lbtoolkit.tools.probes import Probes, ProbesServer
 
 PROBES = {
     "LB_PROBES_SERVER_ENABLED": "true",

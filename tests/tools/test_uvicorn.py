@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 
 from lbtoolkit.tools import listen_tcp
-from lbtoolkit.tools._uvicorn import DateHeader, start_server
+from lbtoolkit.tools._uvicorn import start_server
 
 
 async def hello(scope: Any, receive: Any, send: Any) -> None:
@@ -52,28 +52,6 @@ async def test_a_started_server_leaves_no_timer_pending(
     loop: Any = asyncio.get_running_loop()
     pending = [handle for handle in loop._scheduled if not handle.cancelled()]
     assert pending == []
-
-
-def test_the_date_is_rewritten_in_the_list_connections_hold(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    config = uvicorn.Config(hello, headers=[("x-served-by", "test")], server_header=False)
-    config.load()
-    server = uvicorn.Server(config)
-    clock = [1_700_000_000.2]
-    monkeypatch.setattr(time, "time", lambda: clock[0])
-    date = DateHeader(server)
-    held = server.server_state.default_headers  # what a connection captures
-    assert held == [(b"date", b"Tue, 14 Nov 2023 22:13:20 GMT"), (b"x-served-by", b"test")]
-
-    clock[0] += 0.5  # same second: nothing to do
-    date.refresh()
-    assert held[0] == (b"date", b"Tue, 14 Nov 2023 22:13:20 GMT")
-
-    clock[0] += 60
-    date.refresh()
-    assert held is server.server_state.default_headers
-    assert held[0] == (b"date", b"Tue, 14 Nov 2023 22:14:20 GMT")
 
 
 async def test_a_server_that_cannot_start_closes_its_socket() -> None:

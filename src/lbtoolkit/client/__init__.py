@@ -7,11 +7,10 @@ service's address from ``{ENV_PREFIX}_CLIENT_{SERVICE}_TARGET``.
 
 from __future__ import annotations
 
+from lbtoolkit._public import export
 from lbtoolkit.client._channel import Channel, GrpcChannel
 from lbtoolkit.client._pool import DEFAULT_GRPC_PORT, ChannelPool, target_variable
 
 __all__ = ["DEFAULT_GRPC_PORT", "Channel", "ChannelPool", "GrpcChannel", "target_variable"]
 
-for _name in ("Channel", "ChannelPool", "GrpcChannel", "target_variable"):
-    globals()[_name].__module__ = __name__
-del _name
+export(__name__, __all__)

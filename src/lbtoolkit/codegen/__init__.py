@@ -9,6 +9,7 @@ found through the entry-point group ``lbtoolkit.plugins``.
 
 from __future__ import annotations
 
+from lbtoolkit._public import export
 from lbtoolkit.codegen._errors import (
     CodegenError,
     DuplicatePrefixError,
@@ -39,6 +40,4 @@ __all__ = [
     "generate_package",
 ]
 
-for _name in __all__[1:]:
-    globals()[_name].__module__ = __name__
-del _name
+export(__name__, __all__)

@@ -8,15 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 from lbtoolkit.codegen._declarations import Declarations
 from lbtoolkit.codegen._errors import CodegenError, HttpRuleError, UnknownServiceError
-from lbtoolkit.codegen._http import Rule, RuleError, rules_of
+from lbtoolkit.codegen._http import RuleError, rules_of
 from lbtoolkit.codegen._model import Client, FileModel, Method, Service
 from lbtoolkit.proto.toolkit.options import annotations_pb2 as toolkit
+from lbtoolkit.spec import PathTemplateError
 
 if TYPE_CHECKING:
     from google.protobuf import descriptor_pb2
 
     from lbtoolkit.codegen._descriptors import DescriptorIndex, ServiceInfo
     from lbtoolkit.codegen._plugins import PluginCatalog
+    from lbtoolkit.spec import HttpRule
 
 __all__ = ["FILE_PLUGINS", "SERVICES", "SERVICE_PLUGINS", "build_file"]
 
@@ -93,11 +95,11 @@ def _method(
     where = f"method {name}.{method.name}"
     request, response = index.message(method.input_type), index.message(method.output_type)
     options = method.options
-    rules: tuple[Rule, ...] = ()
+    rules: tuple[HttpRule, ...] = ()
     if options.HasExtension(_GOOGLE_API_HTTP):
         try:
             rules = rules_of(options.Extensions[_GOOGLE_API_HTTP], request, response, index)
-        except RuleError as error:
+        except (RuleError, PathTemplateError) as error:
             raise HttpRuleError(proto_file, "(google.api.http)", str(error), where=where) from None
     route = options.Extensions[toolkit.route]
     kind = route.WhichOneof("server")

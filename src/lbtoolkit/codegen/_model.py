@@ -13,8 +13,8 @@ from lbtoolkit.codegen._names import camel, constant, python_name, snake
 
 if TYPE_CHECKING:
     from lbtoolkit.codegen._descriptors import MessageInfo
-    from lbtoolkit.codegen._http import Rule
     from lbtoolkit.codegen._plugins import PluginModule
+    from lbtoolkit.spec import HttpRule
 
 __all__ = ["Client", "FileModel", "Method", "PluginInstance", "Service"]
 
@@ -53,7 +53,7 @@ class Method:
     response: MessageInfo
     client_streaming: bool
     server_streaming: bool
-    rules: tuple[Rule, ...]
+    rules: tuple[HttpRule, ...]
     middlewares: tuple[str, ...]
     exclude_global_middlewares: tuple[str, ...]
     websocket: bool

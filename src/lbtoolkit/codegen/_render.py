@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lbtoolkit.codegen._http import Variable
 from lbtoolkit.codegen._pycode import Call, Expr, Seq, docstring, member_key, render, string
 from lbtoolkit.codegen._render_rpc import client_class, rpc_server_protocol, services_accessor
 from lbtoolkit.codegen._scope import ModuleScope, generated_module
+from lbtoolkit.spec import PathVariable
 
 if TYPE_CHECKING:
-    from lbtoolkit.codegen._http import Rule, Template
     from lbtoolkit.codegen._model import FileModel, Method, PluginInstance, Service
+    from lbtoolkit.spec import HttpRule, PathTemplate
 
 __all__ = ["BANNER", "module_text", "render_toolkit"]
 
@@ -38,7 +38,7 @@ def _name_instance(plugin: object, instance_name: str) -> None:
             f"{type(plugin).__qualname__} ({error}); let the class take the attribute"
         )
         raise TypeError(msg) from error'''
-SERVER = "lbtoolkit.server"
+SPEC = "lbtoolkit.spec"
 # The keyword arguments a service constructor hands to lbtoolkit.new_service.
 _SERVICE_KEYWORDS = ("version", "description", "env_prefix", "environ", "argv")
 # Names the generated modules import or use as parameters and locals; the
@@ -166,22 +166,22 @@ def _as_plugin(plugin: PluginInstance, scope: ModuleScope) -> list[str]:
     ]
 
 
-def _template(template: Template, scope: ModuleScope) -> Expr:
+def _template(template: PathTemplate, scope: ModuleScope) -> Expr:
     segments: list[Expr] = []
     for segment in template.segments:
-        if isinstance(segment, Variable):
-            variable = scope.name(SERVER, "PathVariable")
+        if isinstance(segment, PathVariable):
+            variable = scope.name(SPEC, "PathVariable")
             args: tuple[Expr, ...] = (string(segment.field_path),)
-            if segment.segments != ("*",):
+            if segment.multi_segment:
                 args += (Seq(tuple(string(s) for s in segment.segments)),)
             segments.append(Call(variable, args))
         else:
             segments.append(string(segment))
     verb: tuple[tuple[str, Expr], ...] = (("verb", string(template.verb)),) if template.verb else ()
-    return Call(scope.name(SERVER, "PathTemplate"), (Seq(tuple(segments)), *verb))
+    return Call(scope.name(SPEC, "PathTemplate"), (Seq(tuple(segments)), *verb))
 
 
-def _rule(rule: Rule, scope: ModuleScope) -> Expr:
+def _rule(rule: HttpRule, scope: ModuleScope) -> Expr:
     args: list[tuple[str, Expr]] = [
         ("method", string(rule.method)),
         ("path", string(rule.path)),
@@ -191,7 +191,7 @@ def _rule(rule: Rule, scope: ModuleScope) -> Expr:
         args.append(("body", string(rule.body)))
     if rule.response_body:
         args.append(("response_body", string(rule.response_body)))
-    return Call(scope.name(SERVER, "HttpRule"), tuple(args))
+    return Call(scope.name(SPEC, "HttpRule"), tuple(args))
 
 
 def _strings(values: tuple[str, ...]) -> Expr:
@@ -223,18 +223,18 @@ def _method(method: Method, scope: ModuleScope) -> Expr:
         ("websocket_proxy", method.websocket_proxy),
     ):
         if target is not None:
-            proxy = scope.name(SERVER, "ProxyTarget")
+            proxy = scope.name(SPEC, "ProxyTarget")
             args.append(
                 (
                     field,
                     Call(proxy, (("service", string(target[0])), ("method", string(target[1])))),
                 )
             )
-    return Call(scope.name(SERVER, "MethodSpec"), tuple(args))
+    return Call(scope.name(SPEC, "MethodSpec"), tuple(args))
 
 
 def _spec(service: Service, model: FileModel, scope: ModuleScope) -> list[str]:
-    kind = scope.name(SERVER, "ServerKind")
+    kind = scope.name(SPEC, "ServerKind")
     args: list[tuple[str, Expr]] = [
         ("name", string(service.name)),
         ("full_name", string(service.full_name)),
@@ -246,7 +246,7 @@ def _spec(service: Service, model: FileModel, scope: ModuleScope) -> list[str]:
     if service.rpc_server:
         args.append(("rpc_server", service.rpc_server))
     args.append(("proto_file", string(model.proto_file)))
-    return render(Call(scope.name(SERVER, "ServiceSpec"), tuple(args)), prefix=f"{service.spec} = ")
+    return render(Call(scope.name(SPEC, "ServiceSpec"), tuple(args)), prefix=f"{service.spec} = ")
 
 
 def _constructor(service: Service, model: FileModel, scope: ModuleScope) -> list[str]:
@@ -289,9 +289,9 @@ def _constructor(service: Service, model: FileModel, scope: ModuleScope) -> list
         lines += render(create, indent=1, prefix=f"{plugin.variable} = ")
     for plugin in plugins:
         provide = Call(
-            "app.runtime.plugin.provide",
+            "app.runtime.plugin.provide_value",
             (
-                f"lambda: {plugin.variable}",
+                plugin.variable,
                 ("provides", plugin.protocol),
                 ("name", string(plugin.prefix)),
             ),

@@ -15,6 +15,7 @@ Each field of a config model is one environment variable, named
 
 from __future__ import annotations
 
+from lbtoolkit._public import export
 from lbtoolkit.config._constraints import (
     ByteSize,
     HostName,
@@ -41,9 +42,11 @@ from lbtoolkit.config._errors import (
 )
 from lbtoolkit.config._fields import env, env_prefix
 from lbtoolkit.config._layout import Variable
+from lbtoolkit.config._secrets import MASK, mask_secrets
 from lbtoolkit.config._unread import UnreadVariable
 
 __all__ = [
+    "MASK",
     "ByteSize",
     "ConfigController",
     "ConfigError",
@@ -68,10 +71,8 @@ __all__ = [
     "env",
     "env_prefix",
     "format_duration",
+    "mask_secrets",
     "parse_duration",
 ]
 
-# Tracebacks and reprs show the public path, not the private module.
-for _name in __all__:
-    globals()[_name].__module__ = __name__
-del _name
+export(__name__, __all__)

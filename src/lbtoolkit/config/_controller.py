@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
-from lbtoolkit.config._convert import MASK, display
+from lbtoolkit.config._convert import display
 from lbtoolkit.config._errors import ConfigError, ConfigIssue, ConfigModelError
 from lbtoolkit.config._fields import normalize
 from lbtoolkit.config._layout import Layout, Variable, base_prefix, describe_model
 from lbtoolkit.config._parse import load
 from lbtoolkit.config._render import render_table, render_yaml
+from lbtoolkit.config._secrets import MASK
 from lbtoolkit.config._unread import UnreadVariable, find_unread
 
 if TYPE_CHECKING:
@@ -43,13 +44,14 @@ class ConfigController:
     """Parses config models from the environment and describes them.
 
     ``service_prefix`` starts every variable name (``MYSERVICE`` gives
-    ``MYSERVICE_PGSQL_HOST``); ``environ`` defaults to a snapshot of
+    ``MYSERVICE_PGSQL_HOST``); ``environ`` is read as given (the runtime passes
+    the one snapshot every reader shares) and defaults to a snapshot of
     ``os.environ`` taken now.
     """
 
     def __init__(self, service_prefix: str = "", environ: Mapping[str, str] | None = None) -> None:
         self._service_prefix = service_prefix
-        self._environ = dict(os.environ if environ is None else environ)
+        self._environ = dict(os.environ) if environ is None else environ
         self._registrations: list[_Registration] = []
         self._extra: list[ConfigIssue] = []
 

@@ -14,6 +14,7 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import SecretBytes, SecretStr
 
 from lbtoolkit.config._durations import format_duration, parse_duration
+from lbtoolkit.config._secrets import MASK
 from lbtoolkit.config._types import (
     MAPPING_ORIGINS,
     SEQUENCE_ORIGINS,
@@ -21,10 +22,7 @@ from lbtoolkit.config._types import (
     strip_annotated,
 )
 
-__all__ = ["MASK", "ConversionError", "convert", "display", "reads_default"]
-
-# Stands for a secret that is set: it says the value is there without its length.
-MASK = "******"
+__all__ = ["ConversionError", "convert", "display", "reads_default"]
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})

@@ -10,9 +10,10 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from lbtoolkit.config._constraints import describe_rule
-from lbtoolkit.config._convert import MASK, display
+from lbtoolkit.config._convert import display
 from lbtoolkit.config._errors import ConfigModelError
 from lbtoolkit.config._fields import EnvSpec, PrefixSpec, normalize, spec_of
+from lbtoolkit.config._secrets import MASK
 from lbtoolkit.config._types import is_secret, strip_annotated, type_name
 
 if TYPE_CHECKING:

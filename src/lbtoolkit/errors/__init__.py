@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lbtoolkit._public import export
 from lbtoolkit.errors._status import (
     Aborted,
     AlreadyExists,
@@ -43,3 +44,5 @@ __all__ = [
     "Unknown",
     "http_status_of",
 ]
+
+export(__name__, __all__)

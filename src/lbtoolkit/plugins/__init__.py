@@ -6,11 +6,9 @@ with :func:`build_test_plugin` (the guide's ``NewTestPlugin``).
 
 from __future__ import annotations
 
+from lbtoolkit._public import export
 from lbtoolkit.plugins._support import build_test_plugin, new_test_runtime
 
 __all__ = ["build_test_plugin", "new_test_runtime"]
 
-# Tracebacks and reprs show the public path, not the private module.
-for _name in __all__:
-    globals()[_name].__module__ = __name__
-del _name
+export(__name__, __all__)

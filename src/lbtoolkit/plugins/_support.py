@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from lbtoolkit._exceptions import LbToolkitError
+from lbtoolkit.config import mask_secrets
 from lbtoolkit.runtime import Meta, Runtime
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
 __all__ = [
     "PluginAddressError",
@@ -62,12 +63,9 @@ def build_test_plugin(
     return plugin
 
 
-def describe(error: BaseException, secrets: tuple[str, ...] = ()) -> str:
-    """``Type: text`` of ``error``, with any of ``secrets`` blanked out."""
-    text = str(error)
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "******")
+def describe(error: BaseException, secrets: Iterable[str | None] = ()) -> str:
+    """``Type: text`` of ``error``, with ``secrets`` and passwords in URLs masked."""
+    text = mask_secrets(str(error), secrets)
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from lbtoolkit._di import DependencyError
+from lbtoolkit._public import export
 from lbtoolkit.runtime._components import PackageManager, PluginManager
 from lbtoolkit.runtime._errors import (
-    DependencyError,
     HelpShown,
     HookNameError,
     HookSignatureError,
@@ -15,8 +16,7 @@ from lbtoolkit.runtime._errors import (
     StartInterruptedError,
     StopError,
 )
-from lbtoolkit.runtime._injector import Injector
-from lbtoolkit.runtime._lifecycle import Lifecycle, State
+from lbtoolkit.runtime._lifecycle import State
 from lbtoolkit.runtime._runtime import Meta, Runtime
 from lbtoolkit.runtime._service import Service, new_service
 from lbtoolkit.runtime._settings import ServiceSettings
@@ -26,8 +26,6 @@ __all__ = [
     "HelpShown",
     "HookNameError",
     "HookSignatureError",
-    "Injector",
-    "Lifecycle",
     "LifecycleStateError",
     "Meta",
     "MisnamedHook",
@@ -43,3 +41,5 @@ __all__ = [
     "StopError",
     "new_service",
 ]
+
+export(__name__, __all__)

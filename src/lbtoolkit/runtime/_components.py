@@ -16,7 +16,7 @@ from lbtoolkit.runtime._errors import PluginConstructionError
 from lbtoolkit.runtime._hooks import Component, Hook, run_concurrently, run_in_order
 
 if TYPE_CHECKING:
-    from lbtoolkit.runtime._injector import Injector
+    from lbtoolkit._di import Injector
 
 __all__ = ["ComponentManager", "PackageManager", "PluginManager"]
 
@@ -60,6 +60,19 @@ class ComponentManager:
             owner = self._owner(name, key)
             self._injector.provide(fn, provides=key)
             self._constructors.append(_Constructor(fn, key, owner))
+
+    def provide_value(
+        self, value: object, *, provides: Any = None, name: str | None = None
+    ) -> None:
+        """Add an instance built already, injectable as ``provides`` (default: its class).
+
+        Generated constructors build each plugin before the service starts and
+        hand it over here; ``name`` labels it in logs and errors (its prefix).
+        """
+        key = type(value) if provides is None else provides
+        owner = self._owner(name, key)
+        self._injector.provide_value(value, key)
+        self._constructors.append(_Constructor(lambda: value, key, owner))
 
     def constructors(self) -> list[Callable[..., object]]:
         """The constructors given so far, in declaration order."""

@@ -1,4 +1,4 @@
-"""Errors of the service runtime: start, stop, hooks and dependency injection."""
+"""Errors of the service runtime: start, stop and hooks."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 __all__ = [
-    "DependencyError",
     "HelpShown",
     "HookNameError",
     "HookSignatureError",
@@ -149,26 +148,6 @@ class HookNameError(LbToolkitError, TypeError):
         return "\n".join(lines)
 
 
-class DependencyError(LbToolkitError, LookupError):
-    """The dependency graph cannot be built: a type has no provider, or a cycle."""
-
-    def __init__(self, missing: str | None, needed_by: str | None, detail: str) -> None:
-        super().__init__(missing, needed_by, detail)
-        self.missing = missing
-        self.needed_by = needed_by
-        self.detail = detail
-
-    def __str__(self) -> str:
-        if self.missing is None:
-            return f"dependency graph is invalid:\n{self.detail}"
-        who = self.needed_by or "the caller"
-        return (
-            f"no provider for {self.missing}, needed by {who}. Hint: register it with "
-            f"service.provide(...), service.register_config(...) or declare the plugin "
-            f"in the .proto file\n{self.detail}"
-        )
-
-
 class PluginConstructionError(LbToolkitError, RuntimeError):
     """A plugin or package constructor raised."""
 
@@ -184,13 +163,15 @@ class PluginConstructionError(LbToolkitError, RuntimeError):
 class LifecycleStateError(LbToolkitError, RuntimeError):
     """A lifecycle call that the current state does not allow (start twice, ...)."""
 
-    def __init__(self, action: str, state: str) -> None:
+    def __init__(self, action: str, state: str, hint: str = "") -> None:
         super().__init__(action, state)
         self.action = action
         self.state = state
+        self.hint = hint
 
     def __str__(self) -> str:
-        return f"cannot {self.action}: the service is {self.state}"
+        text = f"cannot {self.action}: the service is {self.state}"
+        return f"{text}. Hint: {self.hint}" if self.hint else text
 
 
 class HelpShown(SystemExit):

@@ -18,7 +18,7 @@ import asyncio
 import enum
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, NoReturn
@@ -34,6 +34,7 @@ from lbtoolkit.runtime._errors import (
 from lbtoolkit.runtime._hook_names import check_hook_names
 from lbtoolkit.runtime._hooks import Hook, HookFailedError, run_in_order, tracking_running_hooks
 from lbtoolkit.runtime._settings import check_environment
+from lbtoolkit.tools import HookTiming, LifecycleCollector
 
 if TYPE_CHECKING:
     from lbtoolkit.runtime._runtime import Runtime
@@ -99,9 +100,27 @@ class Lifecycle:
         self._cancellable = False
         self._interruption: _Interruption | None = None
         self.error: BaseException | None = None
+        meta = runtime.meta
+        runtime.tools.metrics.registry.register(
+            LifecycleCollector(meta.name, meta.version, lambda: self.state, self._hook_timings)
+        )
 
     def add_invoke(self, label: str, marker: type) -> None:
         self._invokes.append((label, marker))
+
+    def _hook_timings(self) -> Iterator[HookTiming]:
+        """How long each hook last ran, read when Prometheus scrapes."""
+        runtime, user = self._runtime, self.user
+        hooks = [
+            h
+            for m in (runtime.plugin, runtime.package)
+            for c in m.components
+            for h in c.hooks.values()
+        ]
+        hooks += [*user.on_start_sync, *user.on_start, *user.on_stop_sync, *user.on_stop]
+        for hook in hooks:
+            if hook.duration is not None:
+                yield HookTiming(hook.owner, hook.name, hook.duration)
 
     # -- start -------------------------------------------------------------
     async def start(self) -> None:
@@ -263,8 +282,11 @@ class Lifecycle:
             raise LifecycleStateError("stop", "not started")
         if self.state is State.STARTING:
             if asyncio.current_task() is self._start_task:
-                msg = "stop() cannot be awaited from inside start; it would wait for itself"
-                raise LifecycleStateError(msg, self.state.value)
+                hint = (
+                    "stop() awaited from inside start would wait for itself; "
+                    "raise an exception to fail the start, or call stop() from another task"
+                )
+                raise LifecycleStateError("stop", self.state.value, hint)
             await self._settled.wait()
         if self.state in (State.FAILED, State.STOPPED) and self._stop_task is None:
             return

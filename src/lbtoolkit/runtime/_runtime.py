@@ -9,13 +9,13 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from lbtoolkit._di import Injector
 from lbtoolkit.client import ChannelPool
 from lbtoolkit.config import ConfigController
 from lbtoolkit.runtime._components import PackageManager, PluginManager
-from lbtoolkit.runtime._injector import Injector
 from lbtoolkit.runtime._lifecycle import Lifecycle
 from lbtoolkit.runtime._settings import ServiceSettings
-from lbtoolkit.server import ServerManager
+from lbtoolkit.server import ServerContext, ServerManager
 from lbtoolkit.tools import Tools
 
 __all__ = ["Meta", "Runtime"]
@@ -55,9 +55,12 @@ class Runtime:
         self.plugin = PluginManager(self.injector)
         self.package = PackageManager(self.injector)
         self.tools = Tools(meta.name, _metric_namespace(meta.name))
+        self.tools.traces.version = meta.version
         self.settings = self.config.parse(ServiceSettings, "", owner=f"service {meta.name!r}")
-        self.server = ServerManager(self)
         self.client = ChannelPool(env_prefix=meta.env_prefix, environ=self.environ)
+        self.server = ServerManager(
+            ServerContext(meta.name, self.config, self.injector, self.tools, self.client)
+        )
         self.lifecycle = Lifecycle(self)
 
 

@@ -8,49 +8,30 @@ the implementation all of them call. Implementations receive a
 
 from __future__ import annotations
 
-from lbtoolkit.server._context import RequestContext
+from lbtoolkit._public import export
+from lbtoolkit.server._context import RequestContext, RequestScope, current_request_context
 from lbtoolkit.server._errors import (
     ImplementationError,
-    ListenError,
     NoRequestScopeError,
-    PortConflictError,
     ServerNotDeclaredError,
     ServiceNotSetError,
 )
-from lbtoolkit.server._manager import Server, ServerManager
-from lbtoolkit.server._probes import ProbesConfig, ProbesEndpoint
-from lbtoolkit.server._scope import RequestScope, current_request_context
-from lbtoolkit.server._services import ServiceRegistry
-from lbtoolkit.server._spec import (
-    HttpRule,
-    MethodSpec,
-    PathTemplate,
-    PathVariable,
-    ProxyTarget,
-    ServerKind,
-    ServiceSpec,
-)
+from lbtoolkit.server._manager import Server, ServerContext, ServerManager
+from lbtoolkit.tools import ListenError, PortConflictError
 
 __all__ = [
-    "HttpRule",
     "ImplementationError",
     "ListenError",
-    "MethodSpec",
     "NoRequestScopeError",
-    "PathTemplate",
-    "PathVariable",
     "PortConflictError",
-    "ProbesConfig",
-    "ProbesEndpoint",
-    "ProxyTarget",
     "RequestContext",
     "RequestScope",
     "Server",
-    "ServerKind",
+    "ServerContext",
     "ServerManager",
     "ServerNotDeclaredError",
     "ServiceNotSetError",
-    "ServiceRegistry",
-    "ServiceSpec",
     "current_request_context",
 ]
+
+export(__name__, __all__)

@@ -6,9 +6,7 @@ from lbtoolkit._exceptions import LbToolkitError
 
 __all__ = [
     "ImplementationError",
-    "ListenError",
     "NoRequestScopeError",
-    "PortConflictError",
     "ServerNotDeclaredError",
     "ServiceNotSetError",
 ]
@@ -66,53 +64,6 @@ class ServiceNotSetError(LbToolkitError, LookupError):
             "Hint: call app.server.set_service(YourImplementation) "
             "(or the generated register_<service>_rpc_server(app, YourImplementation)) before start"
         )
-
-
-class PortConflictError(LbToolkitError, ValueError):
-    """Two servers of the service are configured on the same port."""
-
-    def __init__(
-        self, server: str, variable: str, port: int, other: str, other_variable: str
-    ) -> None:
-        super().__init__(server, variable, port, other, other_variable)
-        self.server = server
-        self.variable = variable
-        self.port = port
-        self.other = other
-        self.other_variable = other_variable
-
-    def __str__(self) -> str:
-        return (
-            f"{self.variable}={self.port}: the {self.server} cannot use the port of the "
-            f"{self.other} ({self.other_variable})\n"
-            f"Hint: set {self.variable} to another port"
-            + (" (the HTTP server's port shares it)" if self.server == "probes server" else "")
-        )
-
-
-class ListenError(LbToolkitError, OSError):
-    """A server cannot listen on its address (port taken, address not local, ...)."""
-
-    def __init__(
-        self, server: str, address: str, variable: str, reason: str, *, address_variable: str = ""
-    ) -> None:
-        super().__init__(f"{server} cannot listen on {address}")
-        self.server = server
-        self.address = address
-        self.variable = variable
-        self.reason = reason
-        # Set when the address, not the port, is at fault: the variable that chose it.
-        self.address_variable = address_variable
-
-    def __str__(self) -> str:
-        if self.address_variable:
-            hint = (
-                f"set {self.address_variable} to an address of this host "
-                "(0.0.0.0 for every interface)"
-            )
-        else:
-            hint = f"free the port or set {self.variable} to another one"
-        return f"{self.server} cannot listen on {self.address}: {self.reason}\nHint: {hint}"
 
 
 class NoRequestScopeError(LbToolkitError, LookupError):

@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from dishka import Scope
 
-from lbtoolkit.server._context import RequestContext
+from lbtoolkit.server._context import RequestContext, current_request_context
 from lbtoolkit.server._errors import ServerNotDeclaredError
-from lbtoolkit.server._probes import ProbesConfig, ProbesEndpoint
-from lbtoolkit.server._scope import current_request_context
 from lbtoolkit.server._services import ServiceRegistry
-from lbtoolkit.server._spec import ServerKind
 from lbtoolkit.server.grpc import GrpcServer
-from lbtoolkit.tools import HookTiming, LifecycleCollector
+from lbtoolkit.spec import ServerKind
+from lbtoolkit.tools.probes import ProbesConfig, ProbesEndpoint
 
 if TYPE_CHECKING:
     from dishka import AsyncContainer
 
-    from lbtoolkit.runtime import Runtime
-    from lbtoolkit.server._spec import ServiceSpec
+    from lbtoolkit._di import Injector
+    from lbtoolkit.client import ChannelPool
+    from lbtoolkit.config import ConfigController
     from lbtoolkit.server.http import HttpServer
+    from lbtoolkit.spec import ServiceSpec
+    from lbtoolkit.tools import Tools
 
-__all__ = ["Server", "ServerManager"]
+__all__ = ["Server", "ServerContext", "ServerManager"]
 
 log = logging.getLogger("lbtoolkit.server")
 
@@ -47,6 +48,21 @@ class Server(Protocol):
         """Stop accepting, let in-flight requests finish within ``timeout`` seconds."""
 
 
+@dataclass(frozen=True, slots=True)
+class ServerContext:
+    """All the servers of one service may know of it.
+
+    ``name`` names the servers and their variables; ``channels`` lets proxied
+    methods call other services.
+    """
+
+    name: str
+    config: ConfigController
+    injector: Injector
+    tools: Tools
+    channels: ChannelPool
+
+
 class ServerManager:
     """``service.server``: what the .proto declares and what listens.
 
@@ -61,24 +77,19 @@ class ServerManager:
     is true, so a plain service binds no port.
     """
 
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
+    def __init__(self, context: ServerContext) -> None:
+        self._context = context
         self._specs: list[ServiceSpec] = []
         self._servers: list[Server] = []
         self._tool_servers: list[Server] = []
-        self._services = ServiceRegistry(runtime.injector)
+        self._services = ServiceRegistry(context.injector)
         self._grpc: GrpcServer | None = None
         self._http: HttpServer | None = None
         self._probes: ProbesEndpoint | None = None
-        self.probes_config = runtime.config.parse(ProbesConfig, "", owner="probes server")
+        self.probes_config = context.config.parse(ProbesConfig, "", owner="probes server")
         # Request-scoped factories may take the RequestContext of their call.
-        runtime.injector.provide(
+        context.injector.provide(
             current_request_context, provides=RequestContext, scope=Scope.REQUEST
-        )
-        meta = runtime.meta
-        runtime.tools.traces.version = meta.version
-        runtime.tools.metrics.registry.register(
-            LifecycleCollector(meta.name, meta.version, self._lifecycle_state, self._hook_timings)
         )
         if self.probes_config.enabled:
             self._ensure_probes()
@@ -115,14 +126,14 @@ class ServerManager:
     def grpc(self) -> GrpcServer:
         """The gRPC server of the declared services."""
         if self._grpc is None:
-            raise ServerNotDeclaredError("grpc", self._runtime.meta.name)
+            raise ServerNotDeclaredError("grpc", self._context.name)
         return self._grpc
 
     @property
     def http(self) -> HttpServer:
         """The HTTP server of the declared services."""
         if self._http is None:
-            raise ServerNotDeclaredError("http", self._runtime.meta.name)
+            raise ServerNotDeclaredError("http", self._context.name)
         return self._http
 
     @property
@@ -145,12 +156,12 @@ class ServerManager:
     # -- construction ------------------------------------------------------------
     def _grpc_server(self) -> GrpcServer:
         if self._grpc is None:
-            runtime = self._runtime
+            context = self._context
             self._grpc = GrpcServer(
-                runtime.meta.name,
-                runtime_config=runtime.config,
-                tools=runtime.tools,
-                injector=runtime.injector,
+                context.name,
+                runtime_config=context.config,
+                tools=context.tools,
+                injector=context.injector,
                 services=self._services,
             )
             self.add(self._grpc)
@@ -161,44 +172,24 @@ class ServerManager:
             # Imported here: a gRPC-only service never loads Starlette's routing.
             from lbtoolkit.server.http import HttpServer  # noqa: PLC0415
 
-            runtime = self._runtime
+            context = self._context
             self._http = HttpServer(
-                runtime.meta.name,
-                runtime_config=runtime.config,
-                tools=runtime.tools,
-                injector=runtime.injector,
-                channels=runtime.client,
+                context.name,
+                runtime_config=context.config,
+                tools=context.tools,
+                injector=context.injector,
+                channels=context.channels,
             )
             self.add(self._http)
         return self._http
 
     def _ensure_probes(self) -> None:
         if self._probes is None:
-            runtime = self._runtime
             self._probes = ProbesEndpoint(
                 self.probes_config,
-                runtime.tools,
-                runtime.config,
+                self._context.tools,
+                self._context.config,
                 grpc=lambda: self._grpc,
                 http=lambda: self._http,
             )
             self.add(self._probes, tool=True)
-
-    # -- lifecycle metrics (read at scrape time) ---------------------------------
-    def _lifecycle_state(self) -> Any:
-        lifecycle = getattr(self._runtime, "lifecycle", None)
-        return None if lifecycle is None else lifecycle.state
-
-    def _hook_timings(self) -> Iterator[HookTiming]:
-        runtime = self._runtime
-        hooks = [
-            h
-            for m in (runtime.plugin, runtime.package)
-            for c in m.components
-            for h in c.hooks.values()
-        ]
-        user = runtime.lifecycle.user
-        hooks += [*user.on_start_sync, *user.on_start, *user.on_stop_sync, *user.on_stop]
-        for hook in hooks:
-            if hook.duration is not None:
-                yield HookTiming(hook.owner, hook.name, hook.duration)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from google.protobuf.message import Message
 
     from lbtoolkit.client import ChannelPool
-    from lbtoolkit.server._spec import MethodSpec
+    from lbtoolkit.spec import MethodSpec
 
 __all__ = ["NOT_FORWARDED", "ProxyCall", "forwarded_metadata"]
 

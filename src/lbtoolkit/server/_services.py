@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from lbtoolkit.server._errors import ImplementationError, ServiceNotSetError
 
 if TYPE_CHECKING:
-    from lbtoolkit.runtime import Injector
-    from lbtoolkit.server._spec import ServiceSpec
+    from lbtoolkit._di import Injector
+    from lbtoolkit.spec import ServiceSpec
 
 __all__ = ["ServiceRegistry", "check_implementation"]
 

@@ -7,7 +7,10 @@ imports everything it needs from one place.
 
 from __future__ import annotations
 
+from lbtoolkit._public import export
 from lbtoolkit.plugins import build_test_plugin, new_test_runtime
 from lbtoolkit.testing._runtime import open_plugin, open_service
 
 __all__ = ["build_test_plugin", "new_test_runtime", "open_plugin", "open_service"]
+
+export(__name__, __all__)

@@ -4,40 +4,36 @@
 ``runtime.tools.metrics`` the service's Prometheus registry and the
 transports' request metrics, ``runtime.tools.traces`` the OpenTelemetry
 tracers, ``runtime.tools.outages`` which errors mean a plugin's server is
-unreachable. The servers that expose them live in :mod:`lbtoolkit.server`.
+unreachable. :mod:`lbtoolkit.tools.probes` also holds the server that answers
+the probes.
 """
 
 from __future__ import annotations
 
+from lbtoolkit._public import export
 from lbtoolkit.tools._lifecycle_metrics import HookTiming, LifecycleCollector
-from lbtoolkit.tools._listen import blames_address, listen_tcp
+from lbtoolkit.tools._listen import ListenError, PortConflictError, blames_address, listen_tcp
 from lbtoolkit.tools._metrics import Metrics
 from lbtoolkit.tools._outages import Outages, PluginOutage
-from lbtoolkit.tools._probes import (
-    Check,
-    CheckKind,
-    DuplicateCheckError,
-    Probes,
-    ReadinessListener,
-)
-from lbtoolkit.tools._probes_server import Endpoint, ProbesServer
 from lbtoolkit.tools._request_metrics import MethodMetrics, RedCollector, RequestMetrics
 from lbtoolkit.tools._tools import Tools
 from lbtoolkit.tools._traces import ServerSpan, Traces, TracingConfigError
+from lbtoolkit.tools._uvicorn import start_server
+from lbtoolkit.tools.probes import Check, CheckKind, DuplicateCheckError, Probes, ReadinessListener
 
 __all__ = [
     "Check",
     "CheckKind",
     "DuplicateCheckError",
-    "Endpoint",
     "HookTiming",
     "LifecycleCollector",
+    "ListenError",
     "MethodMetrics",
     "Metrics",
     "Outages",
     "PluginOutage",
+    "PortConflictError",
     "Probes",
-    "ProbesServer",
     "ReadinessListener",
     "RedCollector",
     "RequestMetrics",
@@ -47,4 +43,7 @@ __all__ = [
     "TracingConfigError",
     "blames_address",
     "listen_tcp",
+    "start_server",
 ]
+
+export(__name__, __all__)

@@ -1,11 +1,13 @@
-"""Listening sockets for the servers uvicorn runs (HTTP, probes)."""
+"""Listening sockets for the servers uvicorn runs (HTTP, probes), and their errors."""
 
 from __future__ import annotations
 
 import errno
 import socket
 
-__all__ = ["blames_address", "listen_tcp"]
+from lbtoolkit._exceptions import LbToolkitError
+
+__all__ = ["ListenError", "PortConflictError", "blames_address", "listen_tcp"]
 
 _BACKLOG = 2048  # uvicorn's default
 
@@ -39,3 +41,50 @@ def listen_tcp(host: str, port: int, *, backlog: int = _BACKLOG) -> socket.socke
         sock.close()
         raise
     return sock
+
+
+class PortConflictError(LbToolkitError, ValueError):
+    """Two servers of the service are configured on the same port."""
+
+    def __init__(
+        self, server: str, variable: str, port: int, other: str, other_variable: str
+    ) -> None:
+        super().__init__(server, variable, port, other, other_variable)
+        self.server = server
+        self.variable = variable
+        self.port = port
+        self.other = other
+        self.other_variable = other_variable
+
+    def __str__(self) -> str:
+        return (
+            f"{self.variable}={self.port}: the {self.server} cannot use the port of the "
+            f"{self.other} ({self.other_variable})\n"
+            f"Hint: set {self.variable} to another port"
+            + (" (the HTTP server's port shares it)" if self.server == "probes server" else "")
+        )
+
+
+class ListenError(LbToolkitError, OSError):
+    """A server cannot listen on its address (port taken, address not local, ...)."""
+
+    def __init__(
+        self, server: str, address: str, variable: str, reason: str, *, address_variable: str = ""
+    ) -> None:
+        super().__init__(f"{server} cannot listen on {address}")
+        self.server = server
+        self.address = address
+        self.variable = variable
+        self.reason = reason
+        # Set when the address, not the port, is at fault: the variable that chose it.
+        self.address_variable = address_variable
+
+    def __str__(self) -> str:
+        if self.address_variable:
+            hint = (
+                f"set {self.address_variable} to an address of this host "
+                "(0.0.0.0 for every interface)"
+            )
+        else:
+            hint = f"free the port or set {self.variable} to another one"
+        return f"{self.server} cannot listen on {self.address}: {self.reason}\nHint: {hint}"

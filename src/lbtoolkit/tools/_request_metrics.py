@@ -66,11 +66,6 @@ class Series:
         self.total = 0.0
         self.in_flight = 0
 
-    @property
-    def bounds(self) -> tuple[float, ...]:
-        """The histogram's upper bounds; ``buckets[bisect_left(bounds, seconds)]`` counts a call."""
-        return self._bounds
-
     def record(self, code: object, seconds: float) -> None:
         """A request ended with ``code`` (rendered with ``str``) after ``seconds``."""
         self.buckets[bisect_left(self._bounds, seconds)] += 1
@@ -90,12 +85,8 @@ class MethodMetrics(Series):
 
     def end(self, code: str, seconds: float) -> None:
         """A request started with :meth:`begin` ended with ``code`` after ``seconds``."""
-        # ``record`` written out: this runs on every call.
         self.in_flight -= 1
-        self.buckets[bisect_left(self._bounds, seconds)] += 1
-        self.total += seconds
-        codes = self.codes
-        codes[code] = codes.get(code, 0) + 1
+        self.record(code, seconds)
 
 
 class RedCollector(Collector):

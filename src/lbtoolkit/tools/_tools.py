@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from lbtoolkit.tools._metrics import Metrics
 from lbtoolkit.tools._outages import Outages
-from lbtoolkit.tools._probes import Probes
 from lbtoolkit.tools._traces import Traces
+from lbtoolkit.tools.probes._registry import Probes
 
 __all__ = ["Tools"]
 

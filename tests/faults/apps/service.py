@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parents[3]))
 
 import lbtoolkit
-from lbtoolkit.server import ServerKind
+from lbtoolkit.spec import ServerKind
 from tests.faults.processes import SERVICE, SERVICE_PREFIX
 from tests.server.http.support import compile_protos, spec_of
 from tests.server.http.users import UsersService

@@ -17,7 +17,6 @@ MULTI_ENV = {
     "MYSERVICE_CHAT_REDIS_ADDR": "127.0.0.1:6379",
     "MYSERVICE_CHAT_REDIS_PASSWORD": SECRET,
     "MYSERVICE_CHAT_CLIENT_QUEUE_MAX_SIZE": "65536",
-    "MYSERVICE_NOTIFICATIONS_PATH": "/notifications",
     "MYSERVICE_NOTIFICATIONS_CONNECT_TIMEOUT": "1500ms",
 }
 
@@ -42,7 +41,6 @@ def test_public_api_is_sorted_and_reexported() -> None:
 
 def test_defaults() -> None:
     config = centrifuge.Config()
-    assert config.path == "/connection/websocket"
     assert config.redis_addr == ""
     assert config.redis_password.get_secret_value() == ""
     assert config.client_queue_max_size == 1_048_576
@@ -61,9 +59,7 @@ def test_each_instance_reads_its_own_prefix() -> None:
     assert chat._redis.password == SECRET
     assert SECRET not in repr(chat._redis)
     assert chat._redis.channel_prefix == "svc.chat"
-    assert chat.node().path == "/connection/websocket"
     assert notifications._redis is None
-    assert notifications.node().path == "/notifications"
     assert notifications._config.connect_timeout == dt.timedelta(milliseconds=1500)
 
 
@@ -75,7 +71,6 @@ def test_info_masks_the_redis_password(capsys: pytest.CaptureFixture[str]) -> No
     assert SECRET not in text
     assert text == (
         'plugin "chat" (centrifuge)\n'
-        "  MYSERVICE_CHAT_PATH                  = /connection/websocket\n"
         "  MYSERVICE_CHAT_REDIS_ADDR            = 127.0.0.1:6379\n"
         "  MYSERVICE_CHAT_REDIS_USERNAME        =\n"
         "  MYSERVICE_CHAT_REDIS_PASSWORD        = ******\n"

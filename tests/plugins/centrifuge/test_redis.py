@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from redis.asyncio import Redis
+from starlette.routing import WebSocketRoute
 from tests.plugins.centrifuge.realtime import TIMEOUT, open_peer, running, serve
 from tests.plugins.redis.servers import SHARED_HOST, SHARED_PORT, closed_port, start_redis
 
@@ -72,7 +73,6 @@ async def test_instances_under_other_prefixes_do_not_hear_each_other() -> None:
     environ = {
         "MYSERVICE_CHAT_REDIS_ADDR": SHARED,
         "MYSERVICE_NOTIFICATIONS_REDIS_ADDR": SHARED,
-        "MYSERVICE_NOTIFICATIONS_PATH": "/notifications",
     }
     runtime = new_test_runtime(
         f"svc-{uuid.uuid4().hex[:8]}", env_prefix="MYSERVICE", environ=environ
@@ -80,7 +80,7 @@ async def test_instances_under_other_prefixes_do_not_hear_each_other() -> None:
     chat = centrifuge.new_plugin(runtime, centrifuge.Options("chat"))
     notifications = centrifuge.new_plugin(runtime, centrifuge.Options("notifications"))
     runtime.config.raise_for_issues()
-    routes = (chat.node().route, notifications.node().route)
+    routes = (chat.node().route, WebSocketRoute("/notifications", notifications.node().serve))
     async with (
         open_plugin(chat),
         open_plugin(notifications),

@@ -254,6 +254,22 @@ def test_connector_scrubs_the_password_from_causes() -> None:
     assert "TEST_HOST and TEST_PORT (or TEST_DSN)" in str(error)
 
 
+def test_a_one_character_password_leaves_the_rest_of_a_message_readable() -> None:
+    plugin = postgres_pg.new_test_plugin(
+        environ={"TEST_DSN": "postgres://app:p@db.internal/shop?sslmode=require"}
+    )
+    assert isinstance(plugin, postgres_pg.PgPlugin)
+    cause = ValueError(
+        "cannot use postgres://app:p@db.internal/shop?sslmode=require: 'sslmode' parameter "
+        "needs a server with SSL (password p rejected)"
+    )
+    assert str(plugin.connector.error(cause)).splitlines()[0] == (
+        'plugin "test" (postgres_pg): cannot connect to db.internal:5432: ValueError: cannot use '
+        "postgres://app:******@db.internal/shop?sslmode=require: 'sslmode' parameter "
+        "needs a server with SSL (password ****** rejected)"
+    )
+
+
 def test_state_error_text() -> None:
     plugin = postgres_pg.new_test_plugin()
     with pytest.raises(PostgresStateError) as caught:

@@ -16,7 +16,8 @@ from grpc_tools import protoc
 
 import lbtoolkit
 from lbtoolkit import errors
-from lbtoolkit.server import MethodSpec, RequestContext, ServerKind, ServiceSpec
+from lbtoolkit.server import RequestContext
+from lbtoolkit.spec import MethodSpec, ServerKind, ServiceSpec
 
 PROTOS = Path(__file__).parent / "protos"
 PROTO = "lbtest_greeter.proto"

@@ -20,10 +20,10 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from grpc_tools import protoc
 
+from lbtoolkit._di import Injector
 from lbtoolkit.config import ConfigController
-from lbtoolkit.runtime._injector import Injector
-from lbtoolkit.server import HttpRule, MethodSpec, ServerKind, ServiceSpec
-from lbtoolkit.server.http import HttpServer, parse_template
+from lbtoolkit.server.http import HttpServer
+from lbtoolkit.spec import HttpRule, MethodSpec, PathTemplate, ServerKind, ServiceSpec
 from lbtoolkit.tools import Tools
 
 PROTOS = Path(__file__).parent / "protos"
@@ -64,7 +64,7 @@ def _rule(rule: http_pb2.HttpRule) -> HttpRule:
         verb, path = rule.custom.kind, rule.custom.path
     else:
         verb, path = kind.upper(), getattr(rule, kind)
-    return HttpRule(verb, path, parse_template(path), rule.body, rule.response_body)
+    return HttpRule(verb, path, PathTemplate.parse(path), rule.body, rule.response_body)
 
 
 def spec_of(

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from lbtoolkit.server import ServiceSpec
+from lbtoolkit.spec import ServiceSpec
 from tests.server.http.support import client, open_server, spec_of, wait_until
 from tests.server.http.users import UsersService
 

@@ -9,9 +9,9 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from lbtoolkit._di import Injector
 from lbtoolkit.errors import Unauthenticated
 from lbtoolkit.runtime import DependencyError
-from lbtoolkit.runtime._injector import Injector
 from lbtoolkit.server.http import CallNext, HttpServer, Middleware, MiddlewareNotFoundError
 from tests.server.http.support import client, new_server, open_server, spec_of
 from tests.server.http.users import UsersService

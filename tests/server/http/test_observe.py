@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from lbtoolkit.runtime._injector import Injector
+from lbtoolkit._di import Injector
 from lbtoolkit.server.http import HttpServer
 from lbtoolkit.server.http._observe import Tracing
 from tests.server.http.support import client, open_server, spec_of, wait_until

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from lbtoolkit.server.http import HttpRouteError, parse_template
+from lbtoolkit.server.http import HttpRouteError
 from lbtoolkit.server.http._router import Router
+from lbtoolkit.spec import PathTemplate
 
 
 def router(*routes: tuple[str, str]) -> Router[str]:
     table: Router[str] = Router()
     for method, path in routes:
-        table.add(method, parse_template(path), f"{method} {path}", label=f"{method} {path}")
+        table.add(method, PathTemplate.parse(path), f"{method} {path}", label=f"{method} {path}")
     return table
 
 
@@ -84,7 +85,7 @@ def test_a_variable_does_not_match_an_empty_segment() -> None:
 def test_the_same_method_and_template_twice_is_refused() -> None:
     table = router(("GET", "/v1/users/{id}"))
     with pytest.raises(HttpRouteError) as raised:
-        table.add("get", parse_template("/v1/users/{id}"), "again", label="GET again")
+        table.add("get", PathTemplate.parse("/v1/users/{id}"), "again", label="GET again")
     assert str(raised.value) == (
         "HTTP route GET again: GET /v1/users/{id} is already taken by GET /v1/users/{id}. "
         "Hint: give one of them another path"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -13,10 +12,12 @@ from typing import Any
 import pytest
 from google.protobuf import json_format, text_format
 
+from lbtoolkit._di import Injector
+from lbtoolkit._shortcuts._uvicorn import connections
 from lbtoolkit.config import ConfigController
-from lbtoolkit.runtime._injector import Injector
-from lbtoolkit.server import RequestContext, ServiceSpec
+from lbtoolkit.server import RequestContext
 from lbtoolkit.server.http import HttpListenError, HttpRouteError, HttpServer
+from lbtoolkit.spec import HttpRule, MethodSpec, PathTemplate, ServiceSpec
 from lbtoolkit.tools import Tools
 from tests.server.http.support import client, new_server, open_server, snake, spec_of
 from tests.server.http.users import UsersService
@@ -151,7 +152,7 @@ async def test_headers_reach_the_context_as_metadata(protos: SimpleNamespace) ->
     assert context.peer is not None
     assert context.peer.startswith("ipv4:127.0.0.1:")
     # A copy with a field changed, as an interceptor or a test might make.
-    copy = dataclasses.replace(context, metadata={"x-request-id": "def"})
+    copy = context.replace(metadata={"x-request-id": "def"})
     assert type(copy) is RequestContext
     assert copy.metadata == {"x-request-id": "def"}
     assert (copy.method, copy.transport, copy.peer) == (context.method, "http", context.peer)
@@ -164,7 +165,7 @@ class UnitOfWork:
 async def test_request_scoped_dependencies_live_for_one_call(protos: SimpleNamespace) -> None:
     from starlette.requests import Request  # noqa: PLC0415 - only this test needs them
 
-    from lbtoolkit.runtime._injector import Scope  # noqa: PLC0415
+    from lbtoolkit._di import Scope  # noqa: PLC0415
 
     closed: list[UnitOfWork] = []
     seen: list[UnitOfWork] = []
@@ -242,12 +243,9 @@ def test_extra_handlers_must_be_async() -> None:
 
 
 async def test_post_without_body_option_reads_a_body_and_the_query(protos: SimpleNamespace) -> None:
-    from lbtoolkit.server import HttpRule, MethodSpec  # noqa: PLC0415 - built by hand here
-    from lbtoolkit.server.http import parse_template  # noqa: PLC0415
-
     base = users_spec(protos).method("GetUser")
     path = "/v1/users/{id}:touch"
-    rule = HttpRule("POST", path, parse_template(path))
+    rule = HttpRule("POST", path, PathTemplate.parse(path))
     method = MethodSpec(**{**_fields(base), "http_rules": (rule,)})
     spec = ServiceSpec("Users", "httptest.users.Users", (), (method,), rpc_server=UsersService)
     users = UsersService(protos.users)
@@ -376,7 +374,7 @@ async def test_connections_send_without_nagle_delay() -> None:
         writer.write(b"GET /none HTTP/1.1\r\nhost: x\r\n\r\n")
         await reader.readuntil(b"\r\n\r\n")
         assert server._server is not None
-        [connection] = server._server.server_state.connections
+        [connection] = connections(server._server)
         accepted = connection.transport.get_extra_info("socket")
         assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     finally:
@@ -411,9 +409,6 @@ async def test_a_missing_implementation_method_is_named(protos: SimpleNamespace)
 
 
 async def test_a_path_variable_must_name_a_scalar_field(protos: SimpleNamespace) -> None:
-    from lbtoolkit.server import HttpRule, MethodSpec  # noqa: PLC0415 - built by hand here
-    from lbtoolkit.server.http import parse_template  # noqa: PLC0415
-
     base = users_spec(protos).method("ListUsers")
     for path, reason in [
         ("/v1/{nope}", "path variable {nope}: httptest.users.ListUsersRequest has no field 'nope'"),
@@ -428,7 +423,7 @@ async def test_a_path_variable_must_name_a_scalar_field(protos: SimpleNamespace)
             ),
         ),
     ]:
-        rule = HttpRule("GET", path, parse_template(path))
+        rule = HttpRule("GET", path, PathTemplate.parse(path))
         method = MethodSpec(**{**_fields(base), "http_rules": (rule,)})
         spec = ServiceSpec("Users", "httptest.users.Users", (), (method,), rpc_server=UsersService)
         with pytest.raises(HttpRouteError) as raised:

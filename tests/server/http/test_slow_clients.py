@@ -10,10 +10,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from lbtoolkit._di import Injector
 from lbtoolkit.config import ConfigController
-from lbtoolkit.runtime._injector import Injector
-from lbtoolkit.server import ServiceSpec
 from lbtoolkit.server.http import HttpServer
+from lbtoolkit.spec import ServiceSpec
 from lbtoolkit.tools import Tools
 from tests.server.http.support import open_server, spec_of, wait_until
 from tests.server.http.users import UsersService

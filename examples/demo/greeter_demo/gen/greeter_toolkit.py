@@ -6,12 +6,12 @@ from typing import Literal, Protocol, cast
 
 import lbtoolkit
 from lbtoolkit.plugins import redis
-from lbtoolkit.server import (
+from lbtoolkit.server import RequestContext
+from lbtoolkit.spec import (
     HttpRule,
     MethodSpec,
     PathTemplate,
     PathVariable,
-    RequestContext,
     ServerKind,
     ServiceSpec,
 )
@@ -142,7 +142,7 @@ def new_greeter_service(  # noqa: PLR0913
     plugin_cache = as_cache_plugin(
         redis.new_plugin(app.runtime, redis.Options(name="cache")),
     )
-    app.runtime.plugin.provide(lambda: plugin_cache, provides=CachePlugin, name="cache")
+    app.runtime.plugin.provide_value(plugin_cache, provides=CachePlugin, name="cache")
     app.server.declare(GREETER_SPEC)
     return app
 

@@ -9,7 +9,7 @@ from lbtoolkit.plugins._postgres._base import (
     PostgresPlugin,
 )
 from lbtoolkit.plugins._postgres._config import DEFAULT_PREFIX, Options, PostgresConfig, SslMode
-from lbtoolkit.plugins._postgres._connect import MASK, Connector, mask_dsn
+from lbtoolkit.plugins._postgres._connect import Connector, mask_dsn
 from lbtoolkit.plugins._postgres._errors import (
     PostgresConnectError,
     PostgresMigrationError,
@@ -26,7 +26,6 @@ from lbtoolkit.plugins._postgres._migrations import (
 
 __all__ = [
     "DEFAULT_PREFIX",
-    "MASK",
     "MIGRATIONS_TABLE",
     "NO_TRANSACTION",
     "OUTAGE_ERRORS",

@@ -5,25 +5,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import asyncpg
 
+from lbtoolkit.config import mask_secrets
 from lbtoolkit.plugins._postgres._config import PostgresConfig
 from lbtoolkit.plugins._postgres._errors import PostgresConnectError
+from lbtoolkit.plugins._support import describe
 
-__all__ = ["MASK", "Connector", "describe_error", "mask_dsn"]
+__all__ = ["Connector", "mask_dsn"]
 
 T = TypeVar("T")
-MASK = "******"
 _DEFAULT_PORT = 5432
 _FIRST_DELAY = 0.5
 _MAX_DELAY = 5.0
-_DSN_PASSWORD = re.compile(r"(postgres(?:ql)?://[^:/@\s]*:)[^@\s]*@")
-_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&\s]*", re.IGNORECASE)
 # What connecting can raise (asyncpg reports a malformed DSN as ValueError);
 # anything else is a bug, surfaced as it is.
 _DRIVER: tuple[type[BaseException], ...] = (
@@ -155,11 +153,11 @@ class Connector:
 
     def describe(self, error: BaseException) -> str:
         """``Type: message`` with every form of the password masked."""
-        return describe_error(error, self.secrets)
+        return describe(error, self.secrets)
 
     def scrub(self, text: str) -> str:
         """``text`` with the password (plain or URL-encoded) and DSN credentials masked."""
-        return _scrub(text, self.secrets)
+        return mask_secrets(text, self.secrets)
 
     def _hint(self, cause: BaseException) -> str:
         name = self._names
@@ -187,15 +185,9 @@ def unwrap(error: BaseException) -> BaseException:
     return error
 
 
-def describe_error(error: BaseException, secrets: tuple[str, ...] = ()) -> str:
-    """``Type: message`` of ``error`` with ``secrets`` and DSN passwords masked."""
-    text = _scrub(str(error), secrets)
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
 def mask_dsn(dsn: str) -> str:
     """``dsn`` with its password (in the user part or the query) replaced by ``******``."""
-    return _scrub(dsn, _secrets("", dsn))
+    return mask_secrets(dsn, _secrets("", dsn))
 
 
 def _secrets(password: str, dsn: str) -> tuple[str, ...]:
@@ -205,14 +197,5 @@ def _secrets(password: str, dsn: str) -> tuple[str, ...]:
         if ":" in userinfo:
             found.add(userinfo.partition(":")[2])
         found.update(v for k, v in parse_qsl(urlsplit(dsn).query) if k.lower() == "password")
-    found |= {unquote(s) for s in found}
-    # Longest first, so a password containing another is masked whole.
-    return tuple(sorted((s for s in found if s), key=len, reverse=True))
-
-
-def _scrub(text: str, secrets: tuple[str, ...]) -> str:
-    # Known secrets first: a password with a raw "@" would fool the patterns.
-    for secret in secrets:
-        text = text.replace(secret, MASK)
-    text = _DSN_PASSWORD.sub(rf"\1{MASK}@", text)
-    return _QUERY_PASSWORD.sub(rf"\1{MASK}", text)
+    # Known passwords are masked before the URL patterns: one with a raw "@" would fool them.
+    return tuple(found)

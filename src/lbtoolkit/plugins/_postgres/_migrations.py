@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lbtoolkit.plugins._postgres._connect import describe_error
 from lbtoolkit.plugins._postgres._errors import PostgresMigrationError
+from lbtoolkit.plugins._support import describe
 
 __all__ = [
     "MIGRATIONS_TABLE",
@@ -151,9 +151,7 @@ async def _apply(conn: Any, migration: Migration, *, owner: str, secrets: tuple[
             await conn.execute(sql)
             await _set_version(conn, migration.version, dirty=False)
     except Exception as error:
-        raise PostgresMigrationError(
-            owner, migration.path, describe_error(error, secrets)
-        ) from error
+        raise PostgresMigrationError(owner, migration.path, describe(error, secrets)) from error
 
 
 async def _set_version(conn: Any, version: int, *, dirty: bool) -> None:

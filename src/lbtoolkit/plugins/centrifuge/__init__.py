@@ -9,6 +9,7 @@ it is not Centrifugo's.
 
 from __future__ import annotations
 
+from lbtoolkit._public import export
 from lbtoolkit.plugins.centrifuge._config import Config
 from lbtoolkit.plugins.centrifuge._errors import (
     CentrifugeConnectError,
@@ -49,10 +50,4 @@ __all__ = [
     "new_test_plugin",
 ]
 
-# Tracebacks and reprs show the public path, not the private module. The
-# handler aliases are typing constructs without a settable module.
-for _name in __all__:
-    _value = globals()[_name]
-    if isinstance(_value, type) or (callable(_value) and hasattr(_value, "__code__")):
-        _value.__module__ = __name__
-del _name, _value
+export(__name__, __all__)

@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, SecretStr
 
-from lbtoolkit.config import HttpPath, PositiveDuration, PositiveInt, env
+from lbtoolkit.config import PositiveDuration, PositiveInt, env
 
 __all__ = ["Config"]
 
@@ -14,11 +14,6 @@ __all__ = ["Config"]
 class Config(BaseModel):
     """Variables read as ``{SERVICE}_{PREFIX}_{NAME}`` (the guide lists none for centrifuge)."""
 
-    path: HttpPath = env(
-        "PATH",
-        default="/connection/websocket",
-        comment="Path of the WebSocket endpoint on the service's HTTP server",
-    )
     redis_addr: str = env(
         "REDIS_ADDR",
         default="",

@@ -55,17 +55,19 @@ CLOSE_TIMEOUT = 1.0
 class Node:
     """A real-time node inside the service.
 
-    Clients connect over WebSocket to :attr:`route` (mounted on the service's
-    HTTP server), subscribe to channels and receive what :meth:`publish`
+    Clients connect over WebSocket to :attr:`route` (mounted on a Starlette
+    application), subscribe to channels and receive what :meth:`publish`
     sends. With Redis configured, a publication on any replica reaches the
     subscribers of every replica. Register the hooks (:meth:`on_connect`,
     :meth:`on_subscribe`, :meth:`on_publish`, :meth:`on_disconnect`) while
     the service is built.
     """
 
+    path = "/connection/websocket"
+    """Where :attr:`route` serves; ``WebSocketRoute(other, node.serve)`` serves elsewhere."""
+
     def __init__(self, config: Config, *, prefix: str, redis: RedisSettings | None = None) -> None:
         self.prefix = prefix
-        self.path = config.path
         self._config = config
         self._hooks = Hooks()
         self._hub = Hub()
@@ -77,7 +79,7 @@ class Node:
 
     @property
     def route(self) -> WebSocketRoute:
-        """The Starlette route serving :attr:`path`; the HTTP server mounts it."""
+        """The Starlette route serving :attr:`path`, to mount in a Starlette application."""
         return WebSocketRoute(self.path, self.serve, name=f"centrifuge:{self.prefix}")
 
     @property

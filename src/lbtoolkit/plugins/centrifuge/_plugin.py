@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from redis.exceptions import RedisError
 
-from lbtoolkit.config import ConfigError, ConfigIssue
+from lbtoolkit.config import ConfigError, ConfigIssue, mask_secrets
 from lbtoolkit.plugins.centrifuge._broker import RedisSettings
 from lbtoolkit.plugins.centrifuge._config import Config
 from lbtoolkit.plugins.centrifuge._errors import CentrifugeConnectError
@@ -24,9 +24,6 @@ __all__ = ["CHECK_TIMEOUT", "Options", "Plugin", "new_plugin"]
 
 # As for the redis plugin: Kubernetes' default probe timeout.
 CHECK_TIMEOUT = 1.0
-
-# What stands for the Redis password in an error, as info() shows a set secret.
-_MASK = "******"
 
 
 class Plugin(Protocol):
@@ -97,9 +94,7 @@ class _CentrifugePlugin:
         except (RedisError, OSError) as error:
             assert self._redis is not None  # noqa: S101 - only the Redis broker connects
             address = f"{self._redis.host}:{self._redis.port}"
-            cause = str(error)
-            if self._redis.password:
-                cause = cause.replace(self._redis.password, _MASK)
+            cause = mask_secrets(str(error), (self._redis.password,))
             variable = self._runtime.config.variable_name("REDIS_ADDR", self._prefix)
             raise CentrifugeConnectError(self._prefix, address, cause, variable=variable) from error
 

@@ -8,6 +8,7 @@ replicas. Declared in a .proto file as ``{plugin: "postgres_gorm", prefix: "pgsq
 
 from __future__ import annotations
 
+from lbtoolkit._public import export
 from lbtoolkit.plugins._postgres import (
     Migration,
     Options,
@@ -37,3 +38,5 @@ __all__ = [
     "new_test_plugin",
     "provide_session",
 ]
+
+export(__name__, __all__)

@@ -9,6 +9,7 @@ files once across replicas. Declared in a .proto file as
 
 from __future__ import annotations
 
+from lbtoolkit._public import export
 from lbtoolkit.plugins._postgres import (
     Migration,
     Options,
@@ -36,3 +37,5 @@ __all__ = [
     "new_plugin",
     "new_test_plugin",
 ]
+
+export(__name__, __all__)

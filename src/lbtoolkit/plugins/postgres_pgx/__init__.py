@@ -6,6 +6,7 @@ pool plugin, re-exported here so ``{plugin: "postgres_pgx"}`` keeps working.
 
 from __future__ import annotations
 
+from lbtoolkit._public import export
 from lbtoolkit.plugins.postgres_pg import (
     Config,
     Migration,
@@ -31,3 +32,5 @@ __all__ = [
     "new_plugin",
     "new_test_plugin",
 ]
+
+export(__name__, __all__)

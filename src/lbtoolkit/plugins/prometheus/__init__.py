@@ -9,8 +9,7 @@ adds a listener of the plugin's own (``_SERVER_LISTEN``, ``_SERVER_PORT``,
 
 from __future__ import annotations
 
-from types import FunctionType
-
+from lbtoolkit._public import export
 from lbtoolkit.plugins.prometheus._config import Config, Options
 from lbtoolkit.plugins.prometheus._errors import (
     PrometheusMetricError,
@@ -32,9 +31,4 @@ __all__ = [
     "new_test_plugin",
 ]
 
-# Tracebacks and reprs show the public path, not the private module.
-for _name in __all__:
-    _value = globals()[_name]
-    if isinstance(_value, type | FunctionType):
-        _value.__module__ = __name__
-del _name, _value
+export(__name__, __all__)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import make_asgi_app
 
-from lbtoolkit.tools._uvicorn import start_server
+from lbtoolkit.tools import start_server
 
 if TYPE_CHECKING:
     import socket

@@ -11,8 +11,7 @@ reconnection. Handlers must tolerate a message seen twice.
 
 from __future__ import annotations
 
-from types import FunctionType
-
+from lbtoolkit._public import export
 from lbtoolkit.plugins.rabbitmq._config import Config, Options
 from lbtoolkit.plugins.rabbitmq._delivery import Delivery, HeaderValue
 from lbtoolkit.plugins.rabbitmq._errors import (
@@ -46,9 +45,4 @@ __all__ = [
     "new_test_plugin",
 ]
 
-# Tracebacks and reprs show the public path, not the private module.
-for _name in __all__:
-    _value = globals()[_name]
-    if isinstance(_value, type | FunctionType):  # type aliases keep theirs
-        _value.__module__ = __name__
-del _name, _value
+export(__name__, __all__)

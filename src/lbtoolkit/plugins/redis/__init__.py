@@ -8,6 +8,7 @@ configured by ``{SERVICE}_{PREFIX}_ADDR``, ``_USERNAME``, ``_PASSWORD``,
 
 from __future__ import annotations
 
+from lbtoolkit._public import export
 from lbtoolkit.plugins.redis._config import Config
 from lbtoolkit.plugins.redis._errors import RedisConnectError, RedisStateError
 from lbtoolkit.plugins.redis._plugin import Options, Plugin, new_plugin
@@ -23,7 +24,4 @@ __all__ = [
     "new_test_plugin",
 ]
 
-# Tracebacks and reprs show the public path, not the private module.
-for _name in __all__:
-    globals()[_name].__module__ = __name__
-del _name
+export(__name__, __all__)

@@ -19,7 +19,7 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from lbtoolkit.config import ConfigError, ConfigIssue
+from lbtoolkit.config import ConfigError, ConfigIssue, mask_secrets
 from lbtoolkit.plugins.redis._config import Config, Problem, find_problems, resolve_target
 from lbtoolkit.plugins.redis._connection import new_client, new_cluster_client
 from lbtoolkit.plugins.redis._errors import RedisConnectError, RedisStateError
@@ -34,9 +34,6 @@ __all__ = ["CHECK_TIMEOUT", "Options", "Plugin", "new_plugin"]
 CHECK_TIMEOUT = 1.0
 
 log = logging.getLogger("lbtoolkit.plugins.redis")
-
-# What stands for the password in an error, as info() shows a set secret.
-_MASK = "******"
 
 # What a failed connect raises: redis-py's errors (the cluster ones stand
 # apart from RedisError) and the socket's own.
@@ -216,8 +213,7 @@ class _RedisPlugin:
 
     def _scrub(self, text: str) -> str:
         # Drivers do not echo passwords today; this keeps it so if one ever does.
-        password = self._config.password.get_secret_value()
-        return text.replace(password, _MASK) if password else text
+        return mask_secrets(text, (self._config.password.get_secret_value(),))
 
 
 async def _close_quietly(client: Redis | RedisCluster) -> None:

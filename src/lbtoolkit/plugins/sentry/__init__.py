@@ -8,8 +8,7 @@ plugins' start failures too. The SDK is process-wide: one per process.
 
 from __future__ import annotations
 
-from types import FunctionType
-
+from lbtoolkit._public import export
 from lbtoolkit.plugins.sentry._config import Config, Options
 from lbtoolkit.plugins.sentry._errors import SentryConnectionError, SentryNotStartedError
 from lbtoolkit.plugins.sentry._factory import new_plugin, new_test_plugin
@@ -27,9 +26,4 @@ __all__ = [
     "new_test_plugin",
 ]
 
-# Tracebacks and reprs show the public path, not the private module.
-for _name in __all__:
-    _value = globals()[_name]
-    if isinstance(_value, type | FunctionType):  # type aliases keep theirs
-        _value.__module__ = __name__
-del _name, _value
+export(__name__, __all__)

@@ -18,22 +18,22 @@ from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from lbtoolkit.config import ConfigError, ConfigIssue
-from lbtoolkit.server._errors import ImplementationError, ListenError, ServiceNotSetError
+from lbtoolkit.server._errors import ImplementationError, ServiceNotSetError
 from lbtoolkit.server._services import ServiceRegistry, check_implementation
 from lbtoolkit.server.grpc._config import GrpcServerConfig
 from lbtoolkit.server.grpc._drain import CallTracker
 from lbtoolkit.server.grpc._handlers import build_handlers
 from lbtoolkit.server.grpc._health import HealthService
 from lbtoolkit.server.grpc._methods import MethodTable
-from lbtoolkit.tools import blames_address
+from lbtoolkit.tools import ListenError, blames_address
 
 if TYPE_CHECKING:
     from dishka import AsyncContainer
 
+    from lbtoolkit._di import Injector
     from lbtoolkit.config import ConfigController
-    from lbtoolkit.runtime import Injector
-    from lbtoolkit.server._spec import ServiceSpec
     from lbtoolkit.server.grpc._interceptors import Interceptor
+    from lbtoolkit.spec import ServiceSpec
     from lbtoolkit.tools import Tools
 
 __all__ = ["GrpcServer"]

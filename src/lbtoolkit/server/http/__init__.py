@@ -7,12 +7,12 @@ same implementation as the gRPC server. See ``docs/http.md``.
 
 from __future__ import annotations
 
+from lbtoolkit._public import export
 from lbtoolkit.server.http._config import HttpServerConfig
 from lbtoolkit.server.http._errors import (
     HttpListenError,
     HttpRouteError,
     MiddlewareNotFoundError,
-    PathTemplateError,
     PayloadTooLargeError,
     RequestTimeoutError,
     TranscodeError,
@@ -24,7 +24,6 @@ from lbtoolkit.server.http._middleware import (
     MiddlewareConstructor,
 )
 from lbtoolkit.server.http._server import HttpServer
-from lbtoolkit.server.http._template import parse_template
 
 __all__ = [
     "CallNext",
@@ -36,25 +35,9 @@ __all__ = [
     "Middleware",
     "MiddlewareConstructor",
     "MiddlewareNotFoundError",
-    "PathTemplateError",
     "PayloadTooLargeError",
     "RequestTimeoutError",
     "TranscodeError",
-    "parse_template",
 ]
 
-# Tracebacks and reprs show the public path, not the private module (pydantic
-# models keep theirs: pydantic resolves annotations through it).
-for _name in (
-    "HttpListenError",
-    "HttpRouteError",
-    "HttpServer",
-    "MiddlewareNotFoundError",
-    "PathTemplateError",
-    "PayloadTooLargeError",
-    "RequestTimeoutError",
-    "TranscodeError",
-    "parse_template",
-):
-    globals()[_name].__module__ = __name__
-del _name
+export(__name__, __all__)

@@ -91,44 +91,23 @@ class HttpApp:
             refusal = json_error(503, REFUSAL, headers={"connection": "close"})
             await refusal(scope, receive, send)
             return
-        if self._tracing.active():
-            await self._traced(scope, receive, send)
-            return
-        # Without a span to start or end: the usual case, kept to the minimum.
         started = perf_counter()
         method: str = scope["method"]
         raw_path: bytes | None = scope.get("raw_path")
         path = raw_path.decode("latin-1") if raw_path else scope["path"]
         found = self._router.match(method, path)
         stats = found[0].target.stats if found is not None else self._unmatched
-        status = 500
-        stats.in_flight += 1
-        try:
-            response, _ = await self._respond(found, method, path, scope, receive)
-            status = response.status_code
-            await response(scope, receive, send)
-        finally:
-            stats.in_flight -= 1
-            stats.record(status, perf_counter() - started)
-
-    async def _traced(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = perf_counter()
-        method: str = scope["method"]
-        raw_path: bytes | None = scope.get("raw_path")
-        path = raw_path.decode("latin-1") if raw_path else scope["path"]
-        found = self._router.match(method, path)
-        route = found[0] if found is not None else None
-        stats = route.target.stats if route is not None else self._unmatched
         span: Span | None = None
         token = None
         error: Exception | None = None
         status = 500
         stats.in_flight += 1
         try:
-            label = route.path if route is not None else ""
-            headers = metadata_of(scope["headers"])
-            span, span_context = self._tracing.start(method, label, scope["path"], headers)
-            token = otel_context.attach(span_context)
+            if self._tracing.active():
+                label = found[0].path if found is not None else ""
+                headers = metadata_of(scope["headers"])
+                span, span_context = self._tracing.start(method, label, scope["path"], headers)
+                token = otel_context.attach(span_context)
             response, error = await self._respond(found, method, path, scope, receive)
             status = response.status_code
             await response(scope, receive, send)

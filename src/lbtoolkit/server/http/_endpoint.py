@@ -7,16 +7,12 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import Message
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
+from lbtoolkit._shortcuts._starlette import JsonReply, read_body
 from lbtoolkit.errors import StatusError
-from lbtoolkit.server._context import RequestContext
-from lbtoolkit.server._lazy_context import (
-    LazyRequestContext,
-    method_context_type,
-    new_method_context,
-)
+from lbtoolkit.server._context import CallSite, RequestContext, close_request_scope
 from lbtoolkit.server.http._responses import error_response, json_error
 
 if TYPE_CHECKING:
@@ -24,7 +20,6 @@ if TYPE_CHECKING:
 
     from dishka import AsyncContainer
 
-    from lbtoolkit.server._scope import RequestScope
     from lbtoolkit.server.http._middleware import Endpoint
     from lbtoolkit.server.http._transcode import Binding
     from lbtoolkit.tools import Outages
@@ -33,8 +28,6 @@ __all__ = ["Handler", "as_async", "error_endpoint", "metadata_of", "peer_of", "r
 
 Handler = Callable[[Any, RequestContext], Awaitable[Message]]
 """An implementation method: ``async def get_user(self, request, context) -> User``."""
-
-_JSON = "application/json"
 
 
 def rpc_endpoint(
@@ -56,103 +49,32 @@ def rpc_endpoint(
     reads_body = binding.reads_body
     build = binding.request
     render = binding.response
-    context_type = method_context_type(HttpRequestContext, grpc_path, container)
+    site = CallSite(grpc_path, "http", container, _metadata_of_request, _peer_of_request)
 
     async def endpoint(request: Request) -> Response:
         asgi = request.scope
-        # The peer is read from the request when asked for (see HttpRequestContext).
-        context = new_method_context(context_type, request, None)
+        context = site.context(request)
         try:
-            body = await _body_of(request) if reads_body else b""
+            body = await read_body(request) if reads_body else b""
             message = build(body, asgi["path_params"], asgi["query_string"])
             content = render(await handler(message, context))
         except Exception as error:  # noqa: BLE001 - every error becomes an answer
             return error_response(error, log, grpc_path, outages)
         finally:
-            scope = context.lazy_scope
-            if scope is not None and scope.opened:
-                await _close(scope, log, grpc_path)
-        return _JsonReply(content)
+            if context.scope_opened:
+                await close_request_scope(context, log)
+        return JsonReply(content)
 
     return endpoint
 
 
-class _JsonReply(Response):
-    """A 200 JSON answer with its two headers written directly.
-
-    The same response Starlette's ``Response(content, media_type=...)`` builds,
-    without re-deciding per request which headers it needs.
-    """
-
-    media_type = _JSON
-
-    # Response.__init__ is not called: it would re-derive the headers set here.
-    def __init__(self, body: bytes) -> None:
-        self.status_code = 200
-        self.background = None
-        self.body = body
-        self.raw_headers = [
-            (b"content-length", str(len(body)).encode()),
-            (b"content-type", b"application/json"),
-        ]
+def _metadata_of_request(request: Request) -> dict[str, str]:
+    # Lower-cased as RequestContext promises, whatever the ASGI server sent.
+    return metadata_of([(name.lower(), value) for name, value in request.scope["headers"]])
 
 
-class HttpRequestContext(LazyRequestContext):
-    """The context of an HTTP call: headers and peer read from the request when first asked for.
-
-    ``raw`` is the Starlette ``Request``; ``method`` the gRPC path of the
-    method the route calls.
-    """
-
-    __slots__ = ()
-
-    transport = "http"  # a constant in place of the field
-
-    def _read_metadata(self) -> dict[str, str]:
-        # Lower-cased as RequestContext promises, whatever the ASGI server sent.
-        return metadata_of([(name.lower(), value) for name, value in self.raw.scope["headers"]])
-
-    @property
-    def peer(self) -> str | None:
-        return peer_of(self.raw.scope.get("client"))
-
-
-async def _body_of(request: Request) -> bytes:
-    """``await request.body()``, reading a body sent in one message straight from ``receive``.
-
-    Starlette's ``body()`` goes through an async generator even for the single
-    message most bodies arrive in. A request a middleware replaced, read or
-    streamed already takes Starlette's way, as does a body in several messages.
-    """
-    if (
-        type(request) is not Request
-        or "_body" in request.__dict__
-        or request.__dict__.get("_stream_consumed", True)
-    ):
-        return await request.body()
-    message = await request.receive()
-    if message["type"] != "http.request" or message.get("more_body", False):
-        chunks = [message.get("body", b"")] if message["type"] == "http.request" else []
-        while message["type"] == "http.request" and message.get("more_body", False):
-            message = await request.receive()
-            if message["type"] == "http.request":
-                chunks.append(message.get("body", b""))
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect
-        body = b"".join(chunks)
-    else:
-        body = message.get("body", b"")
-    # Where Starlette keeps a body it has read, so body() and stream() give it again.
-    request._body = body  # noqa: SLF001
-    return body
-
-
-async def _close(scope: RequestScope, log: logging.Logger, grpc_path: str) -> None:
-    try:
-        await scope.close()
-    except Exception:
-        # The answer is made; a failing finalizer is the service's bug to log, not the caller's.
-        log.exception("closing the request scope of %s failed", grpc_path)
+def _peer_of_request(request: Request) -> str | None:
+    return peer_of(request.scope.get("client"))
 
 
 def error_endpoint(error: StatusError) -> Endpoint:

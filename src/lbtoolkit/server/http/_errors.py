@@ -9,23 +9,10 @@ __all__ = [
     "HttpRouteError",
     "InvalidValue",
     "MiddlewareNotFoundError",
-    "PathTemplateError",
     "PayloadTooLargeError",
     "RequestTimeoutError",
     "TranscodeError",
 ]
-
-
-class PathTemplateError(LbToolkitError, ValueError):
-    """A ``google.api.http`` path template that does not follow its grammar."""
-
-    def __init__(self, template: str, reason: str) -> None:
-        super().__init__(template, reason)
-        self.template = template
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"invalid path template {self.template!r}: {self.reason}"
 
 
 class HttpRouteError(LbToolkitError, ValueError):

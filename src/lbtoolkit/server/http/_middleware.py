@@ -33,8 +33,7 @@ from lbtoolkit.server.http._errors import MiddlewareNotFoundError
 if TYPE_CHECKING:
     from dishka import AsyncContainer
 
-    # Only a type: the runtime imports the servers, not the other way round.
-    from lbtoolkit.runtime._injector import Injector
+    from lbtoolkit._di import Injector
 
 __all__ = [
     "CallNext",

@@ -3,9 +3,9 @@
 Routes without variables sit in a dict. The others of one HTTP method are
 joined into a single alternation, so matching is one ``fullmatch`` in C
 however many routes there are; the group that matched names the route.
-Alternatives are ordered most specific first: routes with a verb
-(``/v1/{name}:cancel``), then by the number of literal segments, with
-``**`` last, then in the order they were added.
+Alternatives are ordered most specific first (``PathTemplate.precedence``),
+then in the order they were added; ``PathTemplate.pattern`` is the one
+compiler of templates into regular expressions.
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from lbtoolkit.server._spec import PathTemplate, PathVariable
 from lbtoolkit.server.http._errors import HttpRouteError
-from lbtoolkit.server.http._template import decode_value, is_multi_segment
+from lbtoolkit.spec import PathVariable
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from lbtoolkit.spec import PathTemplate
+
 __all__ = ["Route", "Router"]
 
 T = TypeVar("T")
-_SEGMENT_REGEX = {"*": "[^/]+", "**": ".+"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,14 +36,10 @@ class Route(Generic[T]):
     target: T
     label: str
     order: int = 0
-    variables: tuple[tuple[str, bool], ...] = field(init=False)
+    variables: tuple[PathVariable, ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        variables = tuple(
-            (s.field_path, is_multi_segment(s))
-            for s in self.template.segments
-            if isinstance(s, PathVariable)
-        )
+        variables = tuple(s for s in self.template.segments if isinstance(s, PathVariable))
         object.__setattr__(self, "variables", variables)
 
     @property
@@ -54,8 +50,8 @@ class Route(Generic[T]):
     def params(self, values: Iterable[str]) -> dict[str, str]:
         """Decoded variable values by field path."""
         return {
-            name: decode_value(value, multi_segment=multi)
-            for (name, multi), value in zip(self.variables, values, strict=True)
+            variable.field_path: variable.decode(value)
+            for variable, value in zip(self.variables, values, strict=True)
         }
 
 
@@ -94,7 +90,7 @@ class Router(Generic[T]):
         static: dict[str, dict[str, Route[T]]] = {}
         dynamic: dict[str, list[Route[T]]] = {}
         for route in self._routes:
-            if _is_static(route.template):
+            if route.template.is_literal:
                 static.setdefault(route.method, {})[str(route.template)] = route
             else:
                 dynamic.setdefault(route.method, []).append(route)
@@ -125,21 +121,8 @@ class Router(Generic[T]):
         return sorted(methods)
 
 
-def _is_static(template: PathTemplate) -> bool:
-    return all(isinstance(s, str) and s not in _SEGMENT_REGEX for s in template.segments)
-
-
-def _flat(template: PathTemplate) -> list[str]:
-    flat: list[str] = []
-    for segment in template.segments:
-        flat.extend(segment.segments if isinstance(segment, PathVariable) else (segment,))
-    return flat
-
-
-def _priority(route: Route[T]) -> tuple[int, int, int, int]:
-    flat = _flat(route.template)
-    literals = sum(1 for s in flat if s not in _SEGMENT_REGEX)
-    return (0 if route.template.verb else 1, -literals, "**" in flat, route.order)
+def _priority(route: Route[T]) -> tuple[bool, int, bool, int]:
+    return (*route.template.precedence, route.order)
 
 
 def _compile(routes: list[Route[T]]) -> _Compiled[T]:
@@ -148,21 +131,6 @@ def _compile(routes: list[Route[T]]) -> _Compiled[T]:
     group = 1
     for route in sorted(routes, key=_priority):
         by_group[group] = route
-        alternatives.append("(" + _regex(route.template) + ")")
+        alternatives.append("(" + route.template.pattern + ")")
         group += 1 + len(route.variables)
     return _Compiled(re.compile("|".join(alternatives)), by_group)
-
-
-def _regex(template: PathTemplate) -> str:
-    parts: list[str] = []
-    for segment in template.segments:
-        if isinstance(segment, PathVariable):
-            parts.append("(" + "/".join(_segment(s) for s in segment.segments) + ")")
-        else:
-            parts.append(_segment(segment))
-    verb = ":" + re.escape(template.verb) if template.verb else ""
-    return "/" + "/".join(parts) + verb
-
-
-def _segment(segment: str) -> str:
-    return _SEGMENT_REGEX.get(segment) or re.escape(segment)

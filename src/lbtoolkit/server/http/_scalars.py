@@ -13,11 +13,11 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+import struct
 from collections.abc import Callable
 from typing import Any
 
 from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
-from google.protobuf.internal.type_checkers import ToShortestFloat
 
 from lbtoolkit.server.http._errors import InvalidValue
 
@@ -50,7 +50,13 @@ _INT_RANGES: dict[int, tuple[int, int, str]] = {
 _INT64_TYPES = frozenset(
     {_FD.TYPE_INT64, _FD.TYPE_SINT64, _FD.TYPE_SFIXED64, _FD.TYPE_UINT64, _FD.TYPE_FIXED64}
 )
-_FLOAT_MAX = 3.4028234663852886e38  # the largest finite float32
+# Halfway between the largest finite float32 and the next power of two:
+# anything below rounds to a finite float32. json_format refuses what is
+# above the largest float32 itself, and so cannot read back the shortest
+# text of that float32 (3.4028235e+38) it writes; Go's protojson, like this
+# codec, can.
+_FLOAT_LIMIT = float.fromhex("0x1.ffffffp+127")
+_FLOAT32 = struct.Struct("<f")
 _SHOWN = 40  # characters of a bad string value quoted in an error
 _SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 # strconv.ParseBool's words, as the Go toolkit reads booleans from URLs.
@@ -139,7 +145,7 @@ def _float_loader(single: bool) -> Load:
             return number
         else:
             raise InvalidValue(f"expected a number, got {describe(value)}")
-        if single and abs(number) > _FLOAT_MAX:
+        if single and abs(number) >= _FLOAT_LIMIT:
             raise InvalidValue(f"{value} is out of range for float")
         return number
 
@@ -160,8 +166,14 @@ def _dump_float(value: float) -> Any:
     if value - value != 0:
         return _spell(value)
     # A float32 read back as float64 carries noise digits ("0.1" is
-    # 0.10000000149011612): write the shortest text of the same float32.
-    return ToShortestFloat(value)
+    # 0.10000000149011612): write the shortest text of the same float32,
+    # found as json_format finds it (6 to 9 significant digits).
+    precision = 6
+    rounded = float(f"{value:.{precision}g}")
+    while _FLOAT32.unpack(_FLOAT32.pack(rounded))[0] != value:
+        precision += 1
+        rounded = float(f"{value:.{precision}g}")
+    return rounded
 
 
 # --- bool, string, bytes ------------------------------------------------------

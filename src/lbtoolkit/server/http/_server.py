@@ -13,6 +13,13 @@ import uvicorn
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
+from lbtoolkit._shortcuts._uvicorn import (
+    close_connection,
+    connections,
+    is_new_connection,
+    request_tasks,
+    shut_down_connection,
+)
 from lbtoolkit.errors import Unimplemented
 from lbtoolkit.server._proxy import ProxyCall
 from lbtoolkit.server.http._app import HttpApp, RouteTarget
@@ -29,10 +36,10 @@ from lbtoolkit.server.http._middleware import (
 from lbtoolkit.server.http._observe import HttpMetrics, RouteStats, Tracing
 from lbtoolkit.server.http._responses import error_response
 from lbtoolkit.server.http._router import Router
-from lbtoolkit.server.http._template import parse_template
 from lbtoolkit.server.http._transcode import Binding
+from lbtoolkit.spec import PathTemplate
 from lbtoolkit.tools import blames_address, listen_tcp
-from lbtoolkit.tools._uvicorn import is_new_connection, start_server
+from lbtoolkit.tools._uvicorn import start_server
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -41,10 +48,10 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.types import ASGIApp, Receive, Scope, Send
 
+    from lbtoolkit._di import Injector
     from lbtoolkit.client import ChannelPool
     from lbtoolkit.config import ConfigController
-    from lbtoolkit.runtime._injector import Injector
-    from lbtoolkit.server._spec import HttpRule, MethodSpec, PathTemplate, ServiceSpec
+    from lbtoolkit.spec import HttpRule, MethodSpec, ServiceSpec
     from lbtoolkit.tools import Tools
 
 __all__ = ["HttpServer"]
@@ -170,7 +177,7 @@ class HttpServer:
         if not _is_async(handler):
             msg = f"handler of {method.upper()} {path} must be an async function (async def)"
             raise TypeError(msg)
-        template = parse_template(path)
+        template = PathTemplate.parse(path)
         self._handlers.append(_ExtraHandler(method.upper(), template, handler, tuple(middlewares)))
 
     def _check_open(self, what: str) -> None:
@@ -366,7 +373,6 @@ class HttpServer:
             return
         for listener in server.servers:
             listener.close()
-        state = server.server_state
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(timeout, 0.0)
         try:
@@ -377,18 +383,18 @@ class HttpServer:
             if self._app is not None:
                 self._app.refusing = True
             grace = min(deadline, loop.time() + _NEW_CONNECTION_GRACE)
-            while any(map(is_new_connection, state.connections)) and loop.time() < grace:  # noqa: ASYNC110
+            while any(map(is_new_connection, connections(server))) and loop.time() < grace:  # noqa: ASYNC110
                 await asyncio.sleep(_DRAIN_POLL)
             # Idle keep-alive connections close now, busy ones after their response.
-            for connection in list(state.connections):
-                connection.shutdown()
+            for connection in connections(server):
+                shut_down_connection(connection)
             # uvicorn offers no event for "last connection closed": poll its state.
-            while state.connections and loop.time() < deadline:  # noqa: ASYNC110
+            while connections(server) and loop.time() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(_DRAIN_POLL)
         except asyncio.CancelledError:
             self._cut(server, timeout)
             raise
-        if state.connections:
+        if connections(server):
             self._cut(server, timeout)
         for listener in server.servers:
             await listener.wait_closed()
@@ -396,28 +402,25 @@ class HttpServer:
 
     def _cut(self, server: uvicorn.Server, timeout: float) -> None:
         """Cancel what still runs, name it in one log line, close every connection."""
-        state = server.server_state
+        tasks = request_tasks(server)
         running = self._app.running() if self._app is not None else {}
         requests = sum(running.values())
         names = [f"{label} ({count})" for label, count in running.items()]
-        # uvicorn runs one task per request or WebSocket connection.
-        if len(state.tasks) > requests:
-            names.append(f"WebSocket connections ({len(state.tasks) - requests})")
+        if len(tasks) > requests:
+            names.append(f"WebSocket connections ({len(tasks) - requests})")
         if names:
             _log.error(
                 'HTTP server "%s": cancelling %d request(s) still running after the '
                 "shutdown budget of %gs: %s",
                 self._name,
-                max(len(state.tasks), requests),
+                max(len(tasks), requests),
                 timeout,
                 ", ".join(names),
             )
-        for task in list(state.tasks):
+        for task in tasks:
             task.cancel()
-        for connection in list(state.connections):
-            transport = getattr(connection, "transport", None)
-            if transport is not None:
-                transport.close()
+        for connection in connections(server):
+            close_connection(connection)
 
 
 def _proxy_endpoint(binding: Binding, call: ProxyCall) -> Endpoint:

@@ -20,9 +20,9 @@ from urllib.parse import parse_qsl
 
 from google.protobuf.message import Message
 
-from lbtoolkit.server._spec import HttpRule, MethodSpec
 from lbtoolkit.server.http._codec import Codecs, FieldPlan, MessageCodec
 from lbtoolkit.server.http._errors import HttpRouteError, InvalidValue, TranscodeError
+from lbtoolkit.spec import HttpRule, MethodSpec
 
 __all__ = ["Binding", "encode_json"]
 

@@ -8,6 +8,7 @@ methods, which other services answer over gRPC. See ``docs/websocket.md``.
 
 from __future__ import annotations
 
+from lbtoolkit._public import export
 from lbtoolkit.server.websocket._connection import Limits
 from lbtoolkit.server.websocket._frames import (
     ClientFrame,
@@ -31,6 +32,4 @@ __all__ = [
     "reply_frame",
 ]
 
-for _name in ("ClientFrame", "FrameError", "Limits", "WebSocketRoutes", "build_websocket_routes"):
-    globals()[_name].__module__ = __name__
-del _name
+export(__name__, __all__)

@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 
 from lbtoolkit.errors import StatusError
-from lbtoolkit.server._context import RequestContext
-from lbtoolkit.server._scope import RequestScope
+from lbtoolkit.server._context import RequestContext, RequestScope, close_request_scope
 from lbtoolkit.server.http._errors import InvalidValue, TranscodeError
 from lbtoolkit.server.websocket._frames import (
     FrameError,
@@ -38,8 +37,8 @@ if TYPE_CHECKING:
     from starlette.websockets import WebSocket
 
     from lbtoolkit.server._proxy import ProxyCall
-    from lbtoolkit.server._spec import MethodSpec
     from lbtoolkit.server.http._codec import MessageCodec
+    from lbtoolkit.spec import MethodSpec
 
 __all__ = ["ConnectTarget", "Connection", "Limits", "ProxyTarget"]
 
@@ -232,7 +231,6 @@ class Connection:
         grpc_path = target.method.grpc_path
         scope = RequestScope(self._container)
         context = RequestContext(self._headers, grpc_path, "websocket", self._peer, scope, self._ws)
-        scope.context = context
         try:
             request = target.build(b"", path_params, query)
             result = target.handler(request, context)
@@ -255,14 +253,8 @@ class Connection:
             # The connection exists for this call: without it there is nothing to serve.
             self._send(_Close(_SERVER_ERROR if code in _SERVER_FAULTS else _POLICY))
         finally:
-            if scope.opened:
-                await self._close_scope(scope, grpc_path)
-
-    async def _close_scope(self, scope: RequestScope, grpc_path: str) -> None:
-        try:
-            await scope.close()
-        except Exception:  # noqa: BLE001 - the answer is sent; a finalizer's failure is logged
-            self._log.exception("closing the request scope of %s failed", grpc_path)
+            if context.scope_opened:
+                await close_request_scope(context, self._log)
 
     def _status_of(self, error: Exception, grpc_path: str) -> tuple[grpc.StatusCode, str]:
         if isinstance(error, StatusError):

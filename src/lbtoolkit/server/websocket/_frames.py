@@ -20,6 +20,7 @@ from typing import Any
 
 import grpc
 
+from lbtoolkit._exceptions import LbToolkitError
 from lbtoolkit.server.http._transcode import encode_json
 
 __all__ = ["ClientFrame", "FrameError", "FrameId", "error_frame", "parse_request", "reply_frame"]
@@ -28,13 +29,16 @@ FrameId = str | int | float | None
 """What a frame's ``id`` may be: answers carry the id of the frame they answer."""
 
 
-class FrameError(ValueError):
+class FrameError(LbToolkitError, ValueError):
     """A client frame that cannot be read: answered with an ``INVALID_ARGUMENT`` frame."""
 
     def __init__(self, message: str, frame_id: FrameId = None) -> None:
         super().__init__(message)
         self.message = message
         self.frame_id = frame_id
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass(frozen=True, slots=True)

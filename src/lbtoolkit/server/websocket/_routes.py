@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
 
     from lbtoolkit.client import ChannelPool
-    from lbtoolkit.server._spec import ServiceSpec
     from lbtoolkit.server.http._codec import Codecs
+    from lbtoolkit.spec import ServiceSpec
 
 __all__ = ["WebSocketRoutes", "build_websocket_routes"]
 

@@ -4,14 +4,13 @@ Plain frozen data, built once at import of the generated module. The gRPC
 server turns a ``ServiceSpec`` into ``grpc.method_handlers_generic_handler``
 (``full_name``, each method's ``name``, ``request_type.FromString`` and
 ``response_type.SerializeToString``, the handler looked up by ``handler`` on
-the implementation); the HTTP server builds its routes from ``http_routes``
-and transcodes with ``PathTemplate.match``.
+the implementation); the HTTP server routes ``http_routes`` by the
+``PathTemplate`` of each rule.
 """
 
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -19,15 +18,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from google.protobuf.message import Message
 
-__all__ = [
-    "HttpRule",
-    "MethodSpec",
-    "PathTemplate",
-    "PathVariable",
-    "ProxyTarget",
-    "ServerKind",
-    "ServiceSpec",
-]
+    from lbtoolkit.spec._template import PathTemplate
+
+__all__ = ["HttpRule", "MethodSpec", "ProxyTarget", "ServerKind", "ServiceSpec"]
 
 
 class ServerKind(enum.StrEnum):
@@ -37,76 +30,6 @@ class ServerKind(enum.StrEnum):
     HTTP = "http"
     WEBSOCKET_PROXY = "websocket_proxy"
     WEBSOCKET = "websocket"
-
-
-@dataclass(frozen=True, slots=True)
-class PathVariable:
-    """``{field.path}`` or ``{field.path=segments}`` in a path template."""
-
-    field_path: str
-    segments: tuple[str, ...] = ("*",)
-
-    def __str__(self) -> str:
-        if self.segments == ("*",):
-            return "{" + self.field_path + "}"
-        return "{" + self.field_path + "=" + "/".join(self.segments) + "}"
-
-
-# One path segment: "*" matches a segment, "**" the rest of the path.
-_SEGMENT_PATTERNS = {"*": "[^/]+", "**": ".+"}
-
-
-@dataclass(frozen=True, slots=True)
-class PathTemplate:
-    """A parsed ``google.api.http`` path: literals, wildcards, variables, verb."""
-
-    segments: tuple[str | PathVariable, ...]
-    verb: str = ""
-
-    def __str__(self) -> str:
-        path = "/" + "/".join(str(segment) for segment in self.segments)
-        return f"{path}:{self.verb}" if self.verb else path
-
-    @property
-    def variables(self) -> tuple[str, ...]:
-        """The field paths bound by the template, in order."""
-        return tuple(s.field_path for s in self.segments if isinstance(s, PathVariable))
-
-    def match(self, path: str) -> dict[str, str] | None:
-        """The variables of ``path`` by field path, or ``None`` when it does not match."""
-        found = _compiled(self).fullmatch(path)
-        if found is None:
-            return None
-        return {field: found.group(f"v{i}") for i, field in enumerate(self.variables)}
-
-
-def _compiled(template: PathTemplate) -> re.Pattern[str]:
-    # A slotted frozen dataclass has no room for a cache; templates are few.
-    pattern = _PATTERNS.get(template)
-    if pattern is None:
-        pattern = _PATTERNS[template] = re.compile(_regex(template))
-    return pattern
-
-
-_PATTERNS: dict[PathTemplate, re.Pattern[str]] = {}
-
-
-def _regex(template: PathTemplate) -> str:
-    parts: list[str] = []
-    index = 0
-    for segment in template.segments:
-        if isinstance(segment, PathVariable):
-            inner = "/".join(_segment_regex(s) for s in segment.segments)
-            parts.append(f"(?P<v{index}>{inner})")
-            index += 1
-        else:
-            parts.append(_segment_regex(segment))
-    verb = ":" + re.escape(template.verb) if template.verb else ""
-    return "/" + "/".join(parts) + verb
-
-
-def _segment_regex(segment: str) -> str:
-    return _SEGMENT_PATTERNS.get(segment) or re.escape(segment)
 
 
 @dataclass(frozen=True, slots=True)

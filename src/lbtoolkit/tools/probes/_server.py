@@ -21,15 +21,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from lbtoolkit.tools._listen import listen_tcp
-from lbtoolkit.tools._probes import CheckKind
 from lbtoolkit.tools._uvicorn import start_server
+from lbtoolkit.tools.probes._registry import CheckKind
 
 if TYPE_CHECKING:
     from starlette.requests import Request
     from uvicorn import Server
 
     from lbtoolkit.tools._metrics import Metrics
-    from lbtoolkit.tools._probes import Probes
+    from lbtoolkit.tools.probes._registry import Probes
 
 __all__ = ["Endpoint", "ProbesServer"]
 

@@ -1,7 +1,8 @@
 """Dependency injection on dishka: constructors wired by their type hints.
 
 dishka checks the whole graph when the container is built, so a missing
-dependency is reported before any plugin connects.
+dependency is reported before any plugin connects. A leaf below the runtime
+and the servers: both register providers, neither imports the other for it.
 """
 
 from __future__ import annotations
@@ -14,11 +15,31 @@ from typing import Any, TypeVar
 from dishka import AsyncContainer, Provider, Scope, make_async_container
 from dishka.exceptions import InvalidGraphError, NoFactoryError
 
-from lbtoolkit.runtime._errors import DependencyError
+from lbtoolkit._exceptions import LbToolkitError
 
-__all__ = ["Injector", "Scope"]
+__all__ = ["DependencyError", "Injector", "Scope"]
 
 T = TypeVar("T")
+
+
+class DependencyError(LbToolkitError, LookupError):
+    """The dependency graph cannot be built: a type has no provider, or a cycle."""
+
+    def __init__(self, missing: str | None, needed_by: str | None, detail: str) -> None:
+        super().__init__(missing, needed_by, detail)
+        self.missing = missing
+        self.needed_by = needed_by
+        self.detail = detail
+
+    def __str__(self) -> str:
+        if self.missing is None:
+            return f"dependency graph is invalid:\n{self.detail}"
+        who = self.needed_by or "the caller"
+        return (
+            f"no provider for {self.missing}, needed by {who}. Hint: register it with "
+            f"service.provide(...), service.register_config(...) or declare the plugin "
+            f"in the .proto file\n{self.detail}"
+        )
 
 
 class Injector:

@@ -1,16 +1,15 @@
-"""The tables generated modules declare: route views and the request context."""
+"""The tables generated modules declare: route views, method lookup, server kinds."""
 
 from __future__ import annotations
 
 import pytest
 from google.protobuf import empty_pb2, wrappers_pb2
 
-from lbtoolkit.server import (
+from lbtoolkit.spec import (
     HttpRule,
     MethodSpec,
     PathTemplate,
     ProxyTarget,
-    RequestContext,
     ServerKind,
     ServiceSpec,
 )
@@ -61,15 +60,3 @@ def test_method_lookup() -> None:
 
 def test_server_kinds_are_the_toolkit_enum_names() -> None:
     assert [k.name for k in ServerKind] == ["GRPC", "HTTP", "WEBSOCKET_PROXY", "WEBSOCKET"]
-
-
-def test_request_context_lowers_metadata_keys() -> None:
-    context = RequestContext({"X-Request-Id": "1"}, "/demo.Demo/List", "http", "127.0.0.1:5")
-    assert dict(context.metadata) == {"x-request-id": "1"}
-    assert (context.method, context.transport, context.peer) == (
-        "/demo.Demo/List",
-        "http",
-        "127.0.0.1:5",
-    )
-    with pytest.raises(TypeError):
-        context.metadata["x"] = "y"  # type: ignore[index]

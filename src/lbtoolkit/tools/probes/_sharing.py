@@ -3,7 +3,9 @@
 Settings live under the bare service prefix (``LB_PROBES_SERVER_PORT``). On
 the gRPC server's port it cannot answer (HTTP/1.1 probes meet HTTP/2), so
 that is an error at start; on the HTTP server's port its routes are added to
-the HTTP server instead of binding a second listener.
+the HTTP server instead of binding a second listener. The transports are
+known only by what sharing needs of them (:class:`ExclusivePort`,
+:class:`HttpMount`): tools stand below the servers.
 """
 
 from __future__ import annotations
@@ -15,17 +17,16 @@ from typing import TYPE_CHECKING, Protocol
 from pydantic import BaseModel
 
 from lbtoolkit.config import HttpPath, ListenAddress, Port, env
-from lbtoolkit.server._errors import ListenError, PortConflictError
-from lbtoolkit.tools import Endpoint, ProbesServer, blames_address
+from lbtoolkit.tools._listen import ListenError, PortConflictError, blames_address
+from lbtoolkit.tools.probes._server import Endpoint, ProbesServer
 
 if TYPE_CHECKING:
     from dishka import AsyncContainer
 
     from lbtoolkit.config import ConfigController
-    from lbtoolkit.server.grpc import GrpcServer
-    from lbtoolkit.tools import Tools
+    from lbtoolkit.tools._tools import Tools
 
-__all__ = ["DEFAULT_PROBES_PORT", "ProbesConfig", "ProbesEndpoint"]
+__all__ = ["DEFAULT_PROBES_PORT", "ExclusivePort", "HttpMount", "ProbesConfig", "ProbesEndpoint"]
 
 # Not 8080 (HTTP) nor 9000 (gRPC): the three servers coexist with defaults.
 DEFAULT_PROBES_PORT = 8081
@@ -57,6 +58,22 @@ class ProbesConfig(BaseModel):
     )
 
 
+class ExclusivePort(Protocol):
+    """A server whose port the probes cannot share (gRPC speaks HTTP/2 only)."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def port_variable(self) -> str: ...
+
+    @property
+    def disabled(self) -> bool: ...
+
+    @property
+    def port(self) -> int: ...
+
+
 class HttpMount(Protocol):
     """What the probes need of an HTTP server to share its port."""
 
@@ -80,7 +97,7 @@ class ProbesEndpoint:
         tools: Tools,
         runtime_config: ConfigController,
         *,
-        grpc: Callable[[], GrpcServer | None],
+        grpc: Callable[[], ExclusivePort | None],
         http: Callable[[], HttpMount | None],
     ) -> None:
         self.config = config
@@ -112,7 +129,7 @@ class ProbesEndpoint:
         if port == 0:  # any free port: never the same as another server's
             return
         grpc = self._grpc()
-        if grpc is not None and not grpc.disabled and grpc.config.port == port:
+        if grpc is not None and not grpc.disabled and grpc.port == port:
             raise PortConflictError(
                 "probes server", self.port_variable, port, grpc.label, grpc.port_variable
             )
