@@ -22,7 +22,7 @@ PACKAGE = ROOT / "src" / "lbtoolkit"
 DESIGN = ROOT / "docs" / "design.md"
 SECTION = "## Parts and import directions"
 # Every part may import these; they import nothing of ours.
-LEAVES = frozenset({"lbtoolkit._exceptions", "lbtoolkit._public"})
+LEAVES = frozenset({"lbtoolkit._exceptions", "lbtoolkit._names", "lbtoolkit._public"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,14 +10,15 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_type_hints
 
 from dishka import AsyncContainer, Provider, Scope, make_async_container
 from dishka.exceptions import InvalidGraphError, NoFactoryError
 
 from lbtoolkit._exceptions import LbToolkitError
+from lbtoolkit._names import qualified_name
 
-__all__ = ["DependencyError", "Injector", "Scope"]
+__all__ = ["DependencyError", "Injector", "Scope", "returned_type"]
 
 T = TypeVar("T")
 
@@ -72,7 +73,7 @@ class Injector:
         Returns a marker type; resolving it calls the function with its
         dependencies (awaiting it when it is a coroutine function).
         """
-        marker: type = type(f"Invoke[{_name(function)}]", (), {})
+        marker: type = type(f"Invoke[{qualified_name(function)}]", (), {})
         self.provide_result(function, marker, lambda _: marker())
         return marker
 
@@ -119,7 +120,7 @@ class Injector:
                 self._container = make_async_container(self._provider)
             except NoFactoryError as error:
                 missing = _type_name(error.requested.type_hint)
-                needed_by = _name(error.path[-1].source) if error.path else None
+                needed_by = qualified_name(error.path[-1].source) if error.path else None
                 raise DependencyError(missing, needed_by, str(error)) from None
             except InvalidGraphError as error:
                 raise DependencyError(None, None, str(error)) from None
@@ -151,13 +152,23 @@ class Injector:
             await self._container.close()
 
 
-def _name(source: object) -> str:
-    module = getattr(source, "__module__", None)
-    qualname = getattr(source, "__qualname__", None) or repr(source)
-    return f"{module}.{qualname}" if module and module != "builtins" else str(qualname)
-
-
 def _type_name(hint: object) -> str:
     if isinstance(hint, type):
-        return _name(hint)
+        return qualified_name(hint)
     return repr(hint)
+
+
+def returned_type(constructor: Callable[..., object], role: str = "constructor") -> Any:
+    """What ``constructor`` provides: the class itself, or its return annotation."""
+    if isinstance(constructor, type):
+        return constructor
+    try:
+        hints = get_type_hints(constructor)
+    except Exception:  # noqa: BLE001 - unresolvable hints are reported below
+        hints = {}
+    returned = hints.get("return")
+    if returned is None or returned is type(None):
+        name = qualified_name(constructor)
+        msg = f"{role} {name} needs a return annotation (or pass provides=...)"
+        raise TypeError(msg)
+    return returned

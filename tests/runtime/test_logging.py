@@ -71,7 +71,8 @@ def test_failed_start_logs_no_sqlalchemy_pool_line_at_info(tmp_path: Path) -> No
     assert 'gormsvc: start failed at plugins pre_start: plugin "pgsql" pre_start' in err
 
 
-def test_failed_start_logs_the_sqlalchemy_pool_at_debug(tmp_path: Path) -> None:
-    err = failed_start_log(tmp_path, "DEBUG")
+@pytest.mark.parametrize("level", ["debug", "DEBUG"])
+def test_failed_start_logs_the_sqlalchemy_pool_at_debug(tmp_path: Path, level: str) -> None:
+    err = failed_start_log(tmp_path, level)
     assert f"INFO  [gormsvc] {POOL_DISPOSED}" in err
     assert START_FAILED in err

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from google.protobuf import descriptor_pb2
 from google.protobuf.compiler import plugin_pb2
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from lbtoolkit.codegen import HttpRuleError, generate
@@ -145,7 +145,18 @@ def test_grammar_cases_are_judged_alike(template: str, accepted: bool) -> None:
 @settings(max_examples=300, deadline=None)
 @given(templates())
 def test_generate_and_add_handler_accept_the_same_templates(template: str) -> None:
+    # A flaw can make a well-formed variable name a field the request lacks
+    # (`/{n=ame}`): the generator then refuses for the field, not the path.
+    assume(names_only_request_fields(template))
     assert generate_accepts(template) == add_handler_accepts(template)
+
+
+def names_only_request_fields(template: str) -> bool:
+    try:
+        parsed = PathTemplate.parse(template)
+    except PathTemplateError:
+        return True
+    return all(field_path in FIELD_PATHS for field_path in parsed.variables)
 
 
 @given(templates())

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, get_type_hints
+from typing import TYPE_CHECKING, Any
 
+from lbtoolkit._di import returned_type
 from lbtoolkit.runtime._errors import PluginConstructionError
 from lbtoolkit.runtime._hooks import Component, Hook, run_concurrently, run_in_order
 
@@ -56,7 +57,7 @@ class ComponentManager:
             msg = "provides= and name= apply to exactly one constructor"
             raise TypeError(msg)
         for fn in constructors:
-            key = provides if provides is not None else _returned_type(fn)
+            key = provides if provides is not None else returned_type(fn)
             owner = self._owner(name, key)
             self._injector.provide(fn, provides=key)
             self._constructors.append(_Constructor(fn, key, owner))
@@ -151,17 +152,3 @@ class PackageManager(ComponentManager):
     """The packages of a service: user components with lifecycle hooks."""
 
     kind = "package"
-
-
-def _returned_type(fn: Callable[..., object]) -> Any:
-    if isinstance(fn, type):
-        return fn
-    try:
-        hints = get_type_hints(fn)
-    except Exception:  # noqa: BLE001 - unresolvable hints are reported below
-        hints = {}
-    if "return" not in hints or hints["return"] is type(None):
-        name = getattr(fn, "__qualname__", repr(fn))
-        msg = f"constructor {name} needs a return annotation (or pass provides=...)"
-        raise TypeError(msg)
-    return hints["return"]

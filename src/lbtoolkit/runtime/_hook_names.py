@@ -15,6 +15,7 @@ import difflib
 import inspect
 from typing import TYPE_CHECKING
 
+from lbtoolkit._names import qualified_name
 from lbtoolkit.runtime._errors import HookNameError, MisnamedHook
 from lbtoolkit.runtime._hooks import HOOK_NAMES
 
@@ -53,7 +54,7 @@ def misnamed_hooks(owner: str, cls: type) -> list[MisnamedHook]:
             continue
         hook = suggest_hook_name(method)
         if hook is not None:
-            found.append(MisnamedHook(owner, _qualified(cls), method, hook))
+            found.append(MisnamedHook(owner, qualified_name(cls), method, hook))
     return found
 
 
@@ -70,7 +71,3 @@ def check_hook_names(components: Iterable[Component]) -> None:
 
 def _is_method(attribute: object) -> bool:
     return isinstance(attribute, staticmethod | classmethod) or inspect.isfunction(attribute)
-
-
-def _qualified(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"

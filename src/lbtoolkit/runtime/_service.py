@@ -14,6 +14,7 @@ from dishka import Scope
 from pydantic import BaseModel
 
 from lbtoolkit._exceptions import LbToolkitError
+from lbtoolkit._names import qualified_name
 from lbtoolkit.client import ChannelPool
 from lbtoolkit.config import ConfigController
 from lbtoolkit.runtime._components import PackageManager, PluginManager
@@ -137,7 +138,7 @@ class Service:
     def invoke(self, function: Callable[..., object]) -> None:
         """Call ``function`` at start, after the packages' ``pre_start``, with its dependencies."""
         marker = self.runtime.injector.provide_call(function)
-        self.runtime.lifecycle.add_invoke(_label(function), marker)
+        self.runtime.lifecycle.add_invoke(qualified_name(function), marker)
 
     def register_on_start_hook(self, fn: HookFunction) -> None:
         """Run ``fn`` in the background once everything started; its errors are logged."""
@@ -229,12 +230,7 @@ class Service:
             self.log.info("received %s: stopping", signum.name)
 
 
-def _label(function: Callable[..., object]) -> str:
-    module = getattr(function, "__module__", "")
-    return f"{module}.{getattr(function, '__qualname__', repr(function))}"
-
-
 def _user_hook(fn: HookFunction, kind: str) -> Hook:
-    owner = f"user hook {_label(fn)}"
+    owner = f"user hook {qualified_name(fn)}"
     check_signature(owner, kind, fn)
     return Hook(owner, kind, fn)

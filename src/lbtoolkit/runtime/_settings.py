@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 
 from lbtoolkit.config import (
     NonNegativeDuration,
@@ -31,9 +31,11 @@ class ServiceSettings(BaseModel):
     plugin or a server; one that nothing reads is reported at start.
     """
 
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = env(
-        "LOG_LEVEL", default="INFO", comment="Log level"
-    )
+    log_level: Annotated[
+        Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+        # `debug` and `DEBUG` alike, as logging's own level names are written both ways.
+        BeforeValidator(lambda text: text.upper() if isinstance(text, str) else text),
+    ] = env("LOG_LEVEL", default="INFO", comment="Log level")
     log_format: Literal["text", "json"] = env(
         "LOG_FORMAT", default="text", comment="Log output format"
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Any
 
+from lbtoolkit._names import qualified_name
 from lbtoolkit.server._errors import ImplementationError, ServiceNotSetError
 
 if TYPE_CHECKING:
@@ -49,12 +50,16 @@ class ServiceRegistry:
                 self._raise_for_no_match(implementation)
         for target in targets:
             if target.full_name in self._served_by:
-                problem = f"already served by {_name(self._served_by[target.full_name])}"
+                problem = f"already served by {qualified_name(self._served_by[target.full_name])}"
                 hint = "call set_service once per service"
-                raise ImplementationError(_name(implementation), target.full_name, [problem], hint)
+                raise ImplementationError(
+                    qualified_name(implementation), target.full_name, [problem], hint
+                )
             problems = check_implementation(implementation, target)
             if problems:
-                raise ImplementationError(_name(implementation), target.full_name, problems)
+                raise ImplementationError(
+                    qualified_name(implementation), target.full_name, problems
+                )
         keys = [t.rpc_server or implementation for t in targets]
         if len(set(keys)) == 1:
             self._injector.provide(implementation, provides=keys[0])
@@ -83,10 +88,14 @@ class ServiceRegistry:
         if not self._specs:
             problem = "no service is declared yet"
             hint = "call app.server.declare(spec) (generated constructors do) before set_service"
-            raise ImplementationError(_name(implementation), "any service", [problem], hint)
+            raise ImplementationError(
+                qualified_name(implementation), "any service", [problem], hint
+            )
         first = next(iter(self._specs.values()))
         raise ImplementationError(
-            _name(implementation), first.full_name, check_implementation(implementation, first)
+            qualified_name(implementation),
+            first.full_name,
+            check_implementation(implementation, first),
         )
 
 
@@ -103,9 +112,3 @@ def check_implementation(implementation: type, spec: ServiceSpec) -> list[str]:
         elif not inspect.iscoroutinefunction(fn):
             problems.append(f"{method.handler}() must be `async def`")
     return problems
-
-
-def _name(source: object) -> str:
-    module = getattr(source, "__module__", "")
-    qualname = getattr(source, "__qualname__", repr(source))
-    return f"{module}.{qualname}" if module else str(qualname)

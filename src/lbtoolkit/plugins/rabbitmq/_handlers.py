@@ -13,6 +13,7 @@ import inspect
 import typing
 from collections.abc import Awaitable, Callable
 
+from lbtoolkit._names import qualified_name
 from lbtoolkit.plugins.rabbitmq._delivery import Delivery
 from lbtoolkit.plugins.rabbitmq._errors import RabbitMQHandlerError
 
@@ -84,11 +85,5 @@ def _shape(annotation: object) -> object:
 
 
 def _type_name(value: object) -> str:
-    """``module.qualname`` of a function, method or class; the text of anything else."""
-    if isinstance(value, str):
-        return value
-    name = getattr(value, "__qualname__", None)
-    if name is None:
-        return repr(value) if not callable(value) else type(value).__qualname__
-    module = getattr(value, "__module__", None)
-    return name if module in {None, "builtins"} else f"{module}.{name}"
+    """An annotation left as text is shown as written."""
+    return value if isinstance(value, str) else qualified_name(value)

@@ -105,8 +105,11 @@ class _RedisPlugin:
         self._prefix = options.name or "redis"
         self._owner = f'plugin "{self._prefix}" (redis)'
         self._config = runtime.config.parse(Config, self._prefix, owner=self._owner)
-        for problem in find_problems(self._config, self._variable):
+        # Checked once, here: the start fails on these with the other config issues.
+        self._problems = find_problems(self._config, self._variable)
+        for problem in self._problems:
             runtime.config.add_issue(self._issue(problem))
+        self._target = None if self._problems else resolve_target(self._config)
         # Redis refuses client names with spaces; the name is what CLIENT LIST shows.
         self._client_name = re.sub(r"\s+", "_", f"{runtime.meta.name}.{self._prefix}")
         self._client: Redis | RedisCluster | None = None
@@ -156,11 +159,10 @@ class _RedisPlugin:
         return text
 
     async def pre_start(self) -> None:
-        problems = find_problems(self._config, self._variable)
-        if problems:
-            raise ConfigError([self._issue(p) for p in problems])
+        target = self._target
+        if target is None:  # started on its own, without the service's config check
+            raise ConfigError([self._issue(p) for p in self._problems])
         config = self._config
-        target = resolve_target(config)
         addresses = list(target.addresses)
         client: Redis | RedisCluster
         if config.cluster_mode:

@@ -9,7 +9,7 @@ import socket
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, get_type_hints
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import grpc.aio
@@ -17,6 +17,7 @@ from dishka.exceptions import NoFactoryError
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
+from lbtoolkit._di import returned_type
 from lbtoolkit.config import ConfigError, ConfigIssue
 from lbtoolkit.server._errors import ImplementationError, ServiceNotSetError
 from lbtoolkit.server._services import ServiceRegistry, check_implementation
@@ -118,7 +119,11 @@ class GrpcServer:
 
         Interceptors run in registration order, the first outermost.
         """
-        key = provides if provides is not None else _returned_type(constructor)
+        key = (
+            provides
+            if provides is not None
+            else returned_type(constructor, "interceptor constructor")
+        )
         if key not in self._interceptors:
             self._injector.provide(constructor, provides=key)
             self._interceptors.append(key)
@@ -330,17 +335,6 @@ def _bind_failure(host: str, port: int) -> tuple[str, bool]:
         return _reason(error), blames_address(error)
     probe.close()
     return "the address could not be bound", False
-
-
-def _returned_type(constructor: Callable[..., object]) -> Any:
-    if isinstance(constructor, type):
-        return constructor
-    returned = get_type_hints(constructor).get("return")
-    if returned is None:
-        name = getattr(constructor, "__qualname__", repr(constructor))
-        msg = f"interceptor constructor {name} needs a return annotation (or pass provides=...)"
-        raise TypeError(msg)
-    return returned
 
 
 def _reason(error: OSError) -> str:
