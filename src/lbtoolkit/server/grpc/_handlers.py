@@ -195,7 +195,7 @@ def _unary(prepared: _Call, metrics: MethodMetrics, tracker: CallTracker) -> Beh
         # grpc's peer is read now: it is gone once the call ends.
         request_context = site.context(context, context.peer()) if site is not None else None
         tracker.running += 1
-        metrics.begin()
+        metrics.in_flight += 1
         started = perf_counter()
         code = "OK"
         try:
@@ -214,7 +214,8 @@ def _unary(prepared: _Call, metrics: MethodMetrics, tracker: CallTracker) -> Beh
             tracker.running -= 1
             if tracker.draining and not tracker.running:
                 tracker.idle.set()
-            metrics.end(code, perf_counter() - started)
+            metrics.in_flight -= 1
+            metrics.record(code, perf_counter() - started)
             if request_context is not None and request_context.scope_opened:
                 await close_request_scope(request_context, log)
             if span is not None:
@@ -236,7 +237,7 @@ def _streaming(prepared: _Call, metrics: MethodMetrics, tracker: CallTracker) ->
         span = tracing.start(context) if tracing is not None else None
         request_context = site.context(context, context.peer()) if site is not None else None
         tracker.running += 1
-        metrics.begin()
+        metrics.in_flight += 1
         started = perf_counter()
         code = "OK"
         try:
@@ -257,7 +258,8 @@ def _streaming(prepared: _Call, metrics: MethodMetrics, tracker: CallTracker) ->
             tracker.running -= 1
             if tracker.draining and not tracker.running:
                 tracker.idle.set()
-            metrics.end(code, perf_counter() - started)
+            metrics.in_flight -= 1
+            metrics.record(code, perf_counter() - started)
             if request_context is not None and request_context.scope_opened:
                 await close_request_scope(request_context, log)
             if span is not None:

@@ -18,6 +18,7 @@ from opentelemetry import context as otel_context
 from starlette.requests import Request
 
 from lbtoolkit.server.grpc._drain import REFUSAL
+from lbtoolkit.server.http._deadlines import BodyDeadlines
 from lbtoolkit.server.http._endpoint import metadata_of
 from lbtoolkit.server.http._errors import PayloadTooLargeError, RequestTimeoutError
 from lbtoolkit.server.http._responses import error_response, json_error
@@ -65,7 +66,7 @@ class HttpApp:
     ) -> None:
         self._router = router
         self._max_body_size = max_body_size
-        self._read_timeout = read_timeout
+        self._deadlines = BodyDeadlines(read_timeout)
         self._unmatched = unmatched
         self._tracing = tracing
         self._log = log
@@ -73,6 +74,10 @@ class HttpApp:
         self._stats = (unmatched, *(route.target.stats for route in router.routes))
         # Set when the server stops: requests that come after are answered 503.
         self.refusing = False
+
+    def close(self) -> None:
+        """The server stopped: no more body reads to time."""
+        self._deadlines.close()
 
     @property
     def in_flight(self) -> int:
@@ -143,11 +148,11 @@ class HttpApp:
         limit = self._max_body_size
         declared = _content_length(scope)
         if declared is None:
-            receive = _guarded(receive, limit, self._read_timeout)
+            receive = _guarded(receive, limit, self._deadlines)
         elif limit and declared > limit:
             return json_error(413, str(PayloadTooLargeError(limit)))
         elif declared:
-            receive = _guarded(receive, 0, self._read_timeout)
+            receive = _guarded(receive, 0, self._deadlines)
         return await route.target.endpoint(Request(scope, receive))
 
     def _unmatched_response(self, method: str, path: str) -> Response:
@@ -168,7 +173,7 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-def _guarded(receive: Receive, limit: int, timeout: float) -> Receive:
+def _guarded(receive: Receive, limit: int, deadlines: BodyDeadlines) -> Receive:
     """``receive`` bounded in time until the body is complete, and in size (``limit``, if set).
 
     The size is counted only for bodies without a ``Content-Length``: a
@@ -183,12 +188,11 @@ def _guarded(receive: Receive, limit: int, timeout: float) -> Receive:
         if complete:  # only a disconnect can come now: no deadline for that wait
             return await receive()
         if deadline is None:
-            deadline = asyncio.get_running_loop().time() + timeout
+            deadline = asyncio.get_running_loop().time() + deadlines.timeout
         try:
-            async with asyncio.timeout_at(deadline):
-                message = await receive()
+            message = await deadlines.read(receive, deadline)
         except TimeoutError:
-            raise RequestTimeoutError(timeout) from None
+            raise RequestTimeoutError(deadlines.timeout) from None
         if message["type"] != "http.request":
             return message
         complete = not message.get("more_body", False)

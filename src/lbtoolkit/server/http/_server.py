@@ -376,15 +376,7 @@ class HttpServer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(timeout, 0.0)
         try:
-            # As Go's net/http does, connections accepted just before the
-            # listener closed get time to send their request, answered 503:
-            # closed on at once, their clients could not tell a request that
-            # never ran from one cut while running.
-            if self._app is not None:
-                self._app.refusing = True
-            grace = min(deadline, loop.time() + _NEW_CONNECTION_GRACE)
-            while any(map(is_new_connection, connections(server))) and loop.time() < grace:  # noqa: ASYNC110
-                await asyncio.sleep(_DRAIN_POLL)
+            await self._refuse_new_requests(server, deadline)
             # Idle keep-alive connections close now, busy ones after their response.
             for connection in connections(server):
                 shut_down_connection(connection)
@@ -398,7 +390,21 @@ class HttpServer:
             self._cut(server, timeout)
         for listener in server.servers:
             await listener.wait_closed()
+        if self._app is not None:
+            self._app.close()
         _log.info('HTTP server "%s" stopped', self._name)
+
+    async def _refuse_new_requests(self, server: uvicorn.Server, deadline: float) -> None:
+        # As Go's net/http does, connections accepted just before the listener
+        # closed get time to send their request, answered 503: closed on at
+        # once, their clients could not tell a request that never ran from one
+        # cut while running.
+        if self._app is not None:
+            self._app.refusing = True
+        loop = asyncio.get_running_loop()
+        grace = min(deadline, loop.time() + _NEW_CONNECTION_GRACE)
+        while any(map(is_new_connection, connections(server))) and loop.time() < grace:  # noqa: ASYNC110
+            await asyncio.sleep(_DRAIN_POLL)
 
     def _cut(self, server: uvicorn.Server, timeout: float) -> None:
         """Cancel what still runs, name it in one log line, close every connection."""
