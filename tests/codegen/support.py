@@ -113,3 +113,19 @@ def annotate(function: Callable[..., object], **hints: object) -> Callable[..., 
     """Give ``function`` real annotations: the generated Protocols only exist at run time."""
     function.__annotations__ = {**hints, "return": type(None)}
     return function
+
+
+# The stamps protoc and grpcio-tools write of their own version: a newer patch
+# release changes them and nothing else, so freshness checks leave them out.
+_GENERATOR_STAMPS = (
+    re.compile(r"^GRPC_GENERATED_VERSION = '[^']*'$", re.MULTILINE),
+    re.compile(r"^# Protobuf Python Version: .*$", re.MULTILINE),
+    re.compile(r"ValidateProtobufRuntimeVersion\([^)]*\)"),
+)
+
+
+def without_generator_stamps(text: str) -> str:
+    """``text`` of a generated module with the generators' version stamps blanked."""
+    for stamp in _GENERATOR_STAMPS:
+        text = stamp.sub("<generator version>", text)
+    return text
