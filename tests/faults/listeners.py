@@ -20,7 +20,7 @@ class SilentListener:
 
     def __init__(self) -> None:
         self._socket = socket.create_server(("127.0.0.1", 0))
-        self._socket.setblocking(False)  # noqa: FBT003
+        self._socket.setblocking(False)  # noqa: FBT003 - the standard library's own signature
         self.port: int = self._socket.getsockname()[1]
         self.accepted = 0
         self._connections: list[socket.socket] = []

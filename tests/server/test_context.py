@@ -21,13 +21,13 @@ def test_request_context_lowers_metadata_keys() -> None:
         "127.0.0.1:5",
     )
     with pytest.raises(TypeError):
-        context.metadata["x"] = "y"  # type: ignore[index]
+        context.metadata["x"] = "y"  # type: ignore[index]  # the misuse under test
 
 
 def test_a_context_is_read_only() -> None:
     context = RequestContext(method="/demo.Demo/List")
     with pytest.raises(AttributeError):
-        context.method = "/demo.Demo/Delete"  # type: ignore[misc]
+        context.method = "/demo.Demo/Delete"  # type: ignore[misc]  # the misuse under test
 
 
 def test_replace_changes_the_fields_given_and_keeps_the_others() -> None:

@@ -137,7 +137,7 @@ class RequestContext:
     _scope: RequestScope | None  # None until first read, or for a context without one
 
     # Positional, in the order of the dataclass this class replaced.
-    def __init__(  # noqa: PLR0917
+    def __init__(  # noqa: PLR0917 - kept positional for existing callers
         self,
         metadata: Mapping[str, str] | None = None,
         method: str = "",

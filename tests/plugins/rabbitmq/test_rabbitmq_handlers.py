@@ -124,12 +124,12 @@ async def test_a_handler_of_another_shape_is_refused_before_anything_is_declared
     queue = names.queue(subscriber_name, publisher_name, "job")
     async with open_plugin(make_plugin(subscriber_name)) as subscriber:
         with pytest.raises(RabbitMQHandlerError) as caught:
-            await subscriber.subscribe(publisher_name, "job", handler)  # type: ignore[call-overload]
+            await subscriber.subscribe(publisher_name, "job", handler)  # type: ignore[call-overload]  # a refused shape
         channel = await subscriber.channel()
         with pytest.raises(aio_pika.exceptions.ChannelNotFoundEntity):
             await channel.declare_queue(queue, passive=True)
     assert str(caught.value) == (
-        f'plugin "queue" (rabbitmq): cannot subscribe {__name__}.{handler.__qualname__} '  # type: ignore[attr-defined]
+        f'plugin "queue" (rabbitmq): cannot subscribe {__name__}.{handler.__qualname__} '  # type: ignore[attr-defined]  # each case is a function
         f"to {publisher_name}/job: {problem}. {HINT}"
     )
     assert isinstance(caught.value, TypeError)
