@@ -62,15 +62,17 @@ async def test_in_flight_gauge_counts_running_calls(greeter: GreeterKit) -> None
     async with open_service(app), channel(app) as ch:
         stub = greeter.stub(ch)
         calls = [
-            asyncio.ensure_future(stub.SayHello(greeter.pb2.HelloRequest(name="x", delay_ms=300)))
+            asyncio.ensure_future(stub.SayHello(greeter.pb2.HelloRequest(name="x", delay_ms=1000)))
             for _ in range(3)
         ]
-        await asyncio.sleep(0.15)
-        metrics = await scrape(app)
+        in_flight = ("example_grpc_requests_in_flight", labels(server="example", method=SAY_HELLO))
+        # Bounded: the three calls are running once the gauge shows them, or never.
+        deadline = asyncio.get_running_loop().time() + 10
+        seen = (await scrape(app)).get(in_flight)
+        while seen != 3 and asyncio.get_running_loop().time() < deadline:
+            seen = (await scrape(app)).get(in_flight)
         await asyncio.gather(*calls)
-    assert (
-        metrics["example_grpc_requests_in_flight", labels(server="example", method=SAY_HELLO)] == 3
-    )
+    assert seen == 3
 
 
 async def test_lifecycle_hook_durations_and_state_are_exposed(greeter: GreeterKit) -> None:
