@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import grpc
 
 from lbtoolkit._exceptions import LbToolkitError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from google.protobuf.message import Message
 
 __all__ = [
     "Aborted",
@@ -64,10 +69,21 @@ class StatusError(LbToolkitError):
 
     code: ClassVar[grpc.StatusCode] = grpc.StatusCode.UNKNOWN
 
-    def __init__(self, message: str = "", *, details: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        details: dict[str, str] | None = None,
+        detail_messages: Iterable[Message] = (),
+    ) -> None:
+        """``details`` travel as a ``google.rpc.ErrorInfo``'s metadata;
+        ``detail_messages`` (``google.rpc.BadRequest``, ``RetryInfo``, ...) as
+        further entries of the status details, on gRPC and HTTP alike.
+        """
         super().__init__(message)
         self.message = message
         self.details = dict(details or {})
+        self.detail_messages = tuple(detail_messages)
 
     @property
     def http_status(self) -> int:

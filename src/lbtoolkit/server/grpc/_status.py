@@ -55,7 +55,7 @@ def failure_of(
     if isinstance(error, grpc.aio.AbortError):
         return Failure(context.code(), abort=False)
     if isinstance(error, StatusError):
-        trailers = _details(error) if error.details else ()
+        trailers = _details(error) if error.details or error.detail_messages else ()
         return Failure(error.code, str(error), trailers)
     outage = outages.report(error, method) if outages is not None else None
     if outage is not None:
@@ -73,8 +73,15 @@ def _details(error: StatusError) -> Trailers:
         status_pb2,
     )
 
-    info = error_details_pb2.ErrorInfo(reason=error.code.name, metadata=error.details)
-    detail = Any()
-    detail.Pack(info)
-    status = status_pb2.Status(code=error.code.value[0], message=str(error), details=[detail])
+    carried = list(error.detail_messages)
+    if error.details:
+        carried.insert(
+            0, error_details_pb2.ErrorInfo(reason=error.code.name, metadata=error.details)
+        )
+    packed = []
+    for message in carried:
+        detail = Any()
+        detail.Pack(message)
+        packed.append(detail)
+    status = status_pb2.Status(code=error.code.value[0], message=str(error), details=packed)
     return (("grpc-status-details-bin", status.SerializeToString()),)
