@@ -96,6 +96,7 @@ def test_descriptor_set_holds_the_compiled_only_protos() -> None:
     names = [f.name for f in descriptor_set().file]
     assert names == [
         "validate/validate.proto",
+        "buf/validate/validate.proto",
         "protoc-gen-openapiv2/options/openapiv2.proto",
         "protoc-gen-openapiv2/options/annotations.proto",
     ]

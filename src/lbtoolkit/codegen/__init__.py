@@ -19,6 +19,8 @@ from lbtoolkit.codegen._errors import (
     ProtocError,
     UnknownPluginError,
     UnknownServiceError,
+    UnsupportedValidationRuleError,
+    ValidationNeedsGenerateError,
 )
 from lbtoolkit.codegen._generator import generate
 from lbtoolkit.codegen._plugins import ENTRY_POINT_GROUP
@@ -36,6 +38,8 @@ __all__ = [
     "ProtocError",
     "UnknownPluginError",
     "UnknownServiceError",
+    "UnsupportedValidationRuleError",
+    "ValidationNeedsGenerateError",
     "generate",
     "generate_package",
 ]

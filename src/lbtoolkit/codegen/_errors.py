@@ -13,6 +13,8 @@ __all__ = [
     "ProtocError",
     "UnknownPluginError",
     "UnknownServiceError",
+    "UnsupportedValidationRuleError",
+    "ValidationNeedsGenerateError",
 ]
 
 
@@ -59,6 +61,18 @@ class HttpRuleError(CodegenError):
 
 class UnknownServiceError(CodegenError, LookupError):
     """``option (toolkit.services)`` names a service no imported file defines."""
+
+
+class UnsupportedValidationRuleError(CodegenError):
+    """A protoc-gen-validate rule that has no protovalidate (``buf.validate``) equivalent."""
+
+
+class ValidationNeedsGenerateError(CodegenError):
+    """protoc-gen-validate rules met by the protoc plugin, which cannot translate them.
+
+    Only ``lbtoolkit generate`` rewrites them into ``buf.validate`` rules
+    before protoc's Python output is written.
+    """
 
 
 class ProtocError(LbToolkitError, RuntimeError):

@@ -2,8 +2,11 @@
 
 protoc runs twice in this process: once to read every file into one
 descriptor set (with source info, for comments), once to run the stock
-Python, stub and gRPC generators from that set. The toolkit generator runs
-on a ``CodeGeneratorRequest`` built from the same set, with no plugin process.
+Python, stub and gRPC generators from that set. Between the two, the
+protoc-gen-validate rules of the local files are rewritten as protovalidate
+rules (see ``_validation``), so the ``_pb2`` modules carry what the servers
+check. The toolkit generator runs on a ``CodeGeneratorRequest`` built from
+the same set, with no plugin process.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from google.protobuf.compiler import plugin_pb2
 from lbtoolkit.codegen._generator import generate
 from lbtoolkit.codegen._imports import ModuleMap, fix_imports
 from lbtoolkit.codegen._protoc import run_protoc
+from lbtoolkit.codegen._validation import translate_files
 from lbtoolkit.proto import SHIPPED_MODULES, descriptor_set, include_paths, protoc_module
 
 if TYPE_CHECKING:
@@ -87,6 +91,8 @@ def generate_package(
             for f in everything.file
             if f.name not in given and not any((d / f.name).is_file() for d in shipped)
         ]
+        if translate_files(everything.file, local):
+            (work / "all.pb").write_bytes(everything.SerializeToString())
         (work / "py").mkdir()
         warnings += run_protoc(
             [

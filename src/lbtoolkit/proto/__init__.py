@@ -4,8 +4,10 @@
 toolkit's package, messages and extension numbers); the Go toolkit's import
 path ``github.com/lastbackend/toolkit/protoc-gen-toolkit/toolkit/options/
 annotations.proto`` re-exports it. ``google/api`` comes from
-googleapis-common-protos, ``validate/validate.proto`` from protoc-gen-validate
-and ``protoc-gen-openapiv2/options`` from protoc-gen-openapiv2 when installed.
+googleapis-common-protos, ``validate/validate.proto`` from protoc-gen-validate,
+``buf/validate/validate.proto`` from protovalidate (its serialized descriptor,
+compiled here into ``lbtoolkit.proto.buf.validate.validate_pb2``) and
+``protoc-gen-openapiv2/options`` from protoc-gen-openapiv2 when installed.
 
 The compiled options are ``lbtoolkit.proto.toolkit.options.annotations_pb2``.
 """
@@ -13,6 +15,7 @@ The compiled options are ``lbtoolkit.proto.toolkit.options.annotations_pb2``.
 from __future__ import annotations
 
 from lbtoolkit.proto._includes import (
+    BUF_VALIDATE_PROTO,
     GO_OPTIONS_PROTO,
     OPTIONS_PROTO,
     PROTO_ROOT,
@@ -25,6 +28,7 @@ from lbtoolkit.proto._includes import (
 )
 
 __all__ = [
+    "BUF_VALIDATE_PROTO",
     "GO_OPTIONS_PROTO",
     "OPTIONS_PROTO",
     "PROTO_ROOT",

@@ -3,8 +3,9 @@
 Third-party protos are taken from the installed packages rather than copied:
 googleapis-common-protos ships ``google/api/*.proto`` as source; packages that
 ship only compiled modules (protoc-gen-openapiv2, and our compiled copy of
-protoc-gen-validate's ``validate.proto``) are handed to protoc as descriptors
-through ``--descriptor_set_in``, which protoc consults after the include paths.
+protoc-gen-validate's ``validate.proto`` and of protovalidate's
+``buf/validate/validate.proto``) are handed to protoc as descriptors through
+``--descriptor_set_in``, which protoc consults after the include paths.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 __all__ = [
+    "BUF_VALIDATE_PROTO",
     "GO_OPTIONS_PROTO",
     "OPTIONS_PROTO",
     "PROTO_ROOT",
@@ -39,15 +41,18 @@ GO_OPTIONS_PROTO = (
     "github.com/lastbackend/toolkit/protoc-gen-toolkit/toolkit/options/annotations.proto"
 )
 VALIDATE_PROTO = "validate/validate.proto"
+BUF_VALIDATE_PROTO = "buf/validate/validate.proto"
 
 # protoc's Python generator names modules after the file path; for these files
-# that name is unimportable (``github.com``) or not installed (``validate``),
+# that name is unimportable (``github.com``) or not installed (``validate``,
+# ``buf.validate``: protovalidate ships its own, non-google.protobuf, module),
 # so imports of them are rewritten to the modules compiled into this package.
 SHIPPED_MODULES: Mapping[str, str] = MappingProxyType(
     {
         OPTIONS_PROTO: "lbtoolkit.proto.toolkit.options.annotations_pb2",
         GO_OPTIONS_PROTO: "lbtoolkit.proto.toolkit.options.go_annotations_pb2",
         VALIDATE_PROTO: "lbtoolkit.proto.validate.validate_pb2",
+        BUF_VALIDATE_PROTO: "lbtoolkit.proto.buf.validate.validate_pb2",
     }
 )
 
@@ -55,6 +60,7 @@ SHIPPED_MODULES: Mapping[str, str] = MappingProxyType(
 # optional ones belong to packages a service may not install.
 _DESCRIPTOR_MODULES = (
     ("lbtoolkit.proto.validate.validate_pb2", True),
+    ("lbtoolkit.proto.buf.validate.validate_pb2", True),
     ("protoc_gen_openapiv2.options.openapiv2_pb2", False),
     ("protoc_gen_openapiv2.options.annotations_pb2", False),
 )

@@ -4,12 +4,15 @@ A proxied method is sent, unary, to ``ProxyTarget.method`` of
 ``ProxyTarget.service`` through the runtime's channel pool, so its address
 comes from ``{PREFIX}_CLIENT_{SERVICE}_TARGET`` like any client call. The
 caller's headers travel as gRPC metadata, minus those that describe the
-incoming connection rather than the call.
+incoming connection rather than the call. The request is checked against its
+validation rules before it leaves, so an invalid one costs no upstream call.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from lbtoolkit.server._validation import request_check
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -78,9 +81,11 @@ class ProxyCall:
     each transport maps them to its own answer as it does for local calls.
     """
 
-    __slots__ = ("_channels", "_response_type", "method", "service")
+    __slots__ = ("_channels", "_check", "_response_type", "method", "service")
 
-    def __init__(self, method: MethodSpec, channels: ChannelPool) -> None:
+    def __init__(
+        self, method: MethodSpec, channels: ChannelPool, *, validation: bool = True
+    ) -> None:
         target = method.http_proxy or method.websocket_proxy
         if target is None:
             msg = f"method {method.grpc_path} is not proxied"
@@ -89,12 +94,18 @@ class ProxyCall:
         self.method = target.method
         self._response_type = method.response_type
         self._channels = channels
+        self._check = request_check(enabled=validation)
 
     def __repr__(self) -> str:
         return f"ProxyCall({self.service!r}, {self.method!r})"
 
     async def __call__(self, request: Message, headers: Mapping[str, str]) -> Message:
-        """Send ``request`` upstream with ``headers`` as metadata; return the reply."""
+        """Send ``request`` upstream with ``headers`` as metadata; return the reply.
+
+        Raises ``InvalidArgument`` for a request that breaks its rules, unsent.
+        """
+        if self._check is not None:
+            self._check(request)
         channel = self._channels.channel(self.service)
         return await channel.unary_unary(
             self.method, request, self._response_type, metadata=forwarded_metadata(headers)

@@ -4,8 +4,11 @@ Each handler does, per call: the server's count of running calls (which the
 drain waits on), in-flight gauge and latency clock, the request
 context (only when the implementation or an interceptor takes one), the
 call, status mapping on error, the request counter, and a server span only
-when tracing is on. Everything that can be decided in advance (which shape,
-whether a context is needed, which metric series) is decided here, once.
+when tracing is on. Each request message, every one of a client stream's
+too, is checked against its validation rules before the implementation sees it
+(unless ``{PREFIX}_VALIDATION_ENABLED`` is false). Everything that can be
+decided in advance (which shape, whether a context is needed, which metric
+series) is decided here, once.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import grpc
 import grpc.aio
 
 from lbtoolkit.server._context import CallSite, RequestContext, close_request_scope
+from lbtoolkit.server._validation import RequestCheck, request_check
 from lbtoolkit.server.grpc._interceptors import Handler, Interceptor, chain
 from lbtoolkit.server.grpc._status import failure_of
 
@@ -78,11 +82,14 @@ def build_handlers(
     container: AsyncContainer,
     tracker: CallTracker,
     outages: Outages | None = None,
+    validation: bool = True,
 ) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
     """The method handlers of ``spec`` answered by ``implementation``, by method name.
 
-    ``outages`` tells a plugin's outage (answered UNAVAILABLE) from a bug (INTERNAL).
+    ``outages`` tells a plugin's outage (answered UNAVAILABLE) from a bug (INTERNAL);
+    ``validation`` whether requests are checked against their rules first.
     """
+    check = request_check(enabled=validation)
     tracer = traces.tracer("lbtoolkit.server.grpc") if traces.enabled else None
     handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
     for method in spec.grpc_methods:
@@ -103,6 +110,8 @@ def build_handlers(
             else None
         )
         prepared = _Call(method.grpc_path, call, site, tracing, outages)
+        if check is not None:
+            prepared.check = _each_of(check) if method.client_streaming else check
         bound = metrics.bind(server, method.grpc_path, codes=("OK",))
         shape = _streaming if method.server_streaming else _unary
         behavior = shape(prepared, bound, tracker)
@@ -147,6 +156,17 @@ def _adapt(fn: Callable[..., Any], method: MethodSpec, *, takes_context: bool) -
     return without_context
 
 
+def _each_of(check: RequestCheck) -> Callable[[Any], Any]:
+    """``check`` for a client stream: each message, as the implementation reads it."""
+
+    async def checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for request in requests:
+            check(request)
+            yield request
+
+    return checked
+
+
 def _end_span(span: ServerSpan, code: str) -> None:
     span.span.set_attribute("rpc.grpc.status_code", grpc.StatusCode[code].value[0])
     span.end()
@@ -161,10 +181,11 @@ class _Call:
     """What both behaviour shapes share, bound once per method.
 
     ``site`` is ``None`` when neither the implementation nor an interceptor
-    takes a context: then none is made.
+    takes a context: then none is made. ``check`` validates the request (or
+    wraps a client stream so each message is), ``None`` when validation is off.
     """
 
-    __slots__ = ("call", "outages", "path", "site", "tracing")
+    __slots__ = ("call", "check", "outages", "path", "site", "tracing")
 
     def __init__(
         self,
@@ -179,15 +200,17 @@ class _Call:
         self.site = site
         self.tracing = tracing
         self.outages = outages
+        self.check: Callable[[Any], Any] | None = None
 
 
 def _unary(prepared: _Call, metrics: MethodMetrics, tracker: CallTracker) -> Behavior:
-    path, call, site, tracing, outages = (
+    path, call, site, tracing, outages, check = (
         prepared.path,
         prepared.call,
         prepared.site,
         prepared.tracing,
         prepared.outages,
+        prepared.check,
     )
 
     async def behavior(request: Any, context: Context) -> Any:
@@ -199,6 +222,9 @@ def _unary(prepared: _Call, metrics: MethodMetrics, tracker: CallTracker) -> Beh
         started = perf_counter()
         code = "OK"
         try:
+            if check is not None:
+                # A stream comes back wrapped: its messages are checked as they are read.
+                request = check(request) or request
             return await call(request, request_context)  # type: ignore[arg-type]
         except asyncio.CancelledError:
             code = "CANCELLED"
@@ -225,12 +251,13 @@ def _unary(prepared: _Call, metrics: MethodMetrics, tracker: CallTracker) -> Beh
 
 
 def _streaming(prepared: _Call, metrics: MethodMetrics, tracker: CallTracker) -> Behavior:
-    path, call, site, tracing, outages = (
+    path, call, site, tracing, outages, check = (
         prepared.path,
         prepared.call,
         prepared.site,
         prepared.tracing,
         prepared.outages,
+        prepared.check,
     )
 
     async def behavior(request: Any, context: Context) -> AsyncIterator[Any]:
@@ -241,6 +268,8 @@ def _streaming(prepared: _Call, metrics: MethodMetrics, tracker: CallTracker) ->
         started = perf_counter()
         code = "OK"
         try:
+            if check is not None:
+                request = check(request) or request
             responses = await call(request, request_context)  # type: ignore[arg-type]
             async for response in responses:
                 yield response

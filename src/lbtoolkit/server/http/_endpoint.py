@@ -13,6 +13,7 @@ from starlette.responses import Response
 from lbtoolkit._shortcuts._starlette import JsonReply, read_body
 from lbtoolkit.errors import StatusError
 from lbtoolkit.server._context import CallSite, RequestContext, close_request_scope
+from lbtoolkit.server._validation import request_check
 from lbtoolkit.server.http._responses import error_response, json_error
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ def rpc_endpoint(
     log: logging.Logger,
     *,
     outages: Outages | None = None,
+    validation: bool = True,
 ) -> Endpoint:
     """The endpoint of one binding: transcode, call the implementation, write the reply.
 
@@ -45,7 +47,10 @@ def rpc_endpoint(
     ``outages`` tells a plugin's outage (503) from a bug (500).
     The context's request scope (``context.get``) opens only if the
     implementation asks for a request-scoped dependency, and closes with the call.
+    With ``validation``, the transcoded request is checked against its rules
+    before the implementation runs (a violation answers 400).
     """
+    check = request_check(enabled=validation)
     reads_body = binding.reads_body
     build = binding.request
     render = binding.response
@@ -57,6 +62,8 @@ def rpc_endpoint(
         try:
             body = await read_body(request) if reads_body else b""
             message = build(body, asgi["path_params"], asgi["query_string"])
+            if check is not None:
+                check(message)
             content = render(await handler(message, context))
         except Exception as error:  # noqa: BLE001 - every error becomes an answer
             return error_response(error, log, grpc_path, outages)

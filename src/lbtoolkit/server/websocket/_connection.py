@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from starlette.websockets import WebSocket
 
     from lbtoolkit.server._proxy import ProxyCall
+    from lbtoolkit.server._validation import RequestCheck
     from lbtoolkit.server.http._codec import MessageCodec
     from lbtoolkit.spec import MethodSpec
 
@@ -72,6 +73,7 @@ class ConnectTarget:
     handler: Callable[[Any, RequestContext], Any]
     build: Callable[[bytes, Mapping[str, str], bytes], Message]
     reply: MessageCodec
+    check: RequestCheck | None = None  # validation of the connect request, when on
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +235,8 @@ class Connection:
         context = RequestContext(self._headers, grpc_path, "websocket", self._peer, scope, self._ws)
         try:
             request = target.build(b"", path_params, query)
+            if target.check is not None:
+                target.check(request)
             result = target.handler(request, context)
             if inspect.isasyncgen(result):
                 # Closed here, not by the garbage collector: its finally blocks run on time.

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.websockets import WebSocket
 
 from lbtoolkit.server._proxy import ProxyCall
+from lbtoolkit.server._validation import request_check
 from lbtoolkit.server.http._endpoint import metadata_of, peer_of
 from lbtoolkit.server.http._errors import HttpRouteError
 from lbtoolkit.server.http._router import Router
@@ -93,11 +94,14 @@ async def build_websocket_routes(
     *,
     channels: ChannelPool | None,
     implementation: Callable[[ServiceSpec, str], Awaitable[object]],
+    validation: bool = True,
 ) -> WebSocketRoutes | None:
     """The WebSocket endpoints of ``specs``, or ``None`` when none declares one.
 
     ``implementation(spec, label)`` resolves the object answering a spec's
-    ``websocket`` methods; proxied methods need ``channels``.
+    ``websocket`` methods; proxied methods need ``channels``. With
+    ``validation``, the connect request and each proxied frame's request are
+    checked against their rules.
     """
     router: Router[_Endpoint] = Router()
     for spec in specs:
@@ -109,7 +113,7 @@ async def build_websocket_routes(
                     spec.full_name,
                 )
             continue
-        proxies = _proxies(spec, codecs, channels)
+        proxies = _proxies(spec, codecs, channels, validation=validation)
         implementation_of = None
         for method, rule in spec.websocket_routes:
             label = f"WEBSOCKET {rule.path} ({method.grpc_path})"
@@ -123,7 +127,11 @@ async def build_websocket_routes(
                 raise HttpRouteError(label, reason)
             binding = Binding(method, rule, codecs)
             connect = ConnectTarget(
-                method, handler, binding.request, codecs.of_class(method.response_type)
+                method,
+                handler,
+                binding.request,
+                codecs.of_class(method.response_type),
+                request_check(enabled=validation),
             )
             router.add("GET", rule.template, _Endpoint(connect, proxies), label=label)
     if not router.routes:
@@ -132,7 +140,7 @@ async def build_websocket_routes(
 
 
 def _proxies(
-    spec: ServiceSpec, codecs: Codecs, channels: ChannelPool | None
+    spec: ServiceSpec, codecs: Codecs, channels: ChannelPool | None, *, validation: bool
 ) -> dict[str, ProxyTarget]:
     methods = spec.websocket_proxy_methods
     if not methods:
@@ -146,7 +154,7 @@ def _proxies(
             continue  # a frame is one request and one answer
         target = ProxyTarget(
             method,
-            ProxyCall(method, channels),
+            ProxyCall(method, channels, validation=validation),
             codecs.of_class(method.request_type),
             codecs.of_class(method.response_type),
         )
