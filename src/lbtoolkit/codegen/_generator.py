@@ -9,6 +9,7 @@ from google.protobuf.compiler import plugin_pb2
 
 from lbtoolkit.codegen._build import build_file
 from lbtoolkit.codegen._descriptors import DescriptorIndex
+from lbtoolkit.codegen._openapi import openapi_document, render_document
 from lbtoolkit.codegen._plugins import PluginCatalog
 from lbtoolkit.codegen._render import render_toolkit
 from lbtoolkit.codegen._render_mocks import render_mocks
@@ -24,6 +25,9 @@ def generate(
     request: plugin_pb2.CodeGeneratorRequest, *, plugins: Mapping[str, str] | None = None
 ) -> plugin_pb2.CodeGeneratorResponse:
     """Generate ``<file>_toolkit.py`` (and its mocks) for each file with a service.
+
+    A file whose services serve HTTP routes also gets ``<file>.openapi.json``,
+    which its toolkit module names in each such service's spec.
 
     ``plugins`` replaces the installed entry points (name -> module). Errors
     (``CodegenError``) propagate; the protoc plugin turns them into the
@@ -43,8 +47,19 @@ def generate(
         model = build_file(index, proto_file, catalog)
         if model is None:
             continue
+        document = openapi_document(index, model)
+        documented: dict[str, str] = {}
+        if document is not None:
+            name = document_path(proto_file)
+            response.file.add(name=name, content=render_document(document))
+            documented = {
+                operation["x-grpc-method"].split("/")[1]: name.rpartition("/")[2]
+                for item in document["paths"].values()
+                for operation in item.values()
+            }
         response.file.add(
-            name=output_path(proto_file, "_toolkit"), content=render_toolkit(model, local)
+            name=output_path(proto_file, "_toolkit"),
+            content=render_toolkit(model, local, documented=documented),
         )
         if model.mocks:
             response.file.add(
@@ -56,3 +71,8 @@ def generate(
 def output_path(proto_file: str, suffix: str) -> str:
     """``a/b/x.proto`` -> ``a/b/x_toolkit.py``, beside protoc's ``x_pb2.py``."""
     return generated_module(proto_file, suffix).replace(".", "/") + ".py"
+
+
+def document_path(proto_file: str) -> str:
+    """``a/b/x.proto`` -> ``a/b/x.openapi.json``, beside the toolkit module."""
+    return output_path(proto_file, "").removesuffix(".py") + ".openapi.json"

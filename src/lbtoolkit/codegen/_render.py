@@ -10,6 +10,8 @@ from lbtoolkit.codegen._scope import ModuleScope, generated_module
 from lbtoolkit.spec import PathVariable
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from lbtoolkit.codegen._model import FileModel, Method, PluginInstance, Service
     from lbtoolkit.spec import HttpRule, PathTemplate
 
@@ -87,8 +89,14 @@ RESERVED = frozenset(
 )
 
 
-def render_toolkit(model: FileModel, local: frozenset[str]) -> str:
-    """The text of the toolkit module of ``model``'s file."""
+def render_toolkit(
+    model: FileModel, local: frozenset[str], *, documented: Mapping[str, str] | None = None
+) -> str:
+    """The text of the toolkit module of ``model``'s file.
+
+    ``documented`` maps the full names of services described by an OpenAPI
+    document to that document's file name, beside the module.
+    """
     exported = _exported(model)
     scope = ModuleScope(
         generated_module(model.proto_file, "_toolkit"), local, set(RESERVED | set(exported))
@@ -102,7 +110,8 @@ def render_toolkit(model: FileModel, local: frozenset[str]) -> str:
             blocks.append(rpc_server_protocol(service, scope))
         if model.clients:
             blocks.append(services_accessor(service, model, scope))
-        blocks.append(_spec(service, model, scope))
+        document = (documented or {}).get(service.full_name, "")
+        blocks.append(_spec(service, model, scope, document))
         blocks.append(_constructor(service, model, scope))
         if service.rpc_server:
             blocks.append(_register(service, scope))
@@ -233,7 +242,7 @@ def _method(method: Method, scope: ModuleScope) -> Expr:
     return Call(scope.name(SPEC, "MethodSpec"), tuple(args))
 
 
-def _spec(service: Service, model: FileModel, scope: ModuleScope) -> list[str]:
+def _spec(service: Service, model: FileModel, scope: ModuleScope, document: str) -> list[str]:
     kind = scope.name(SPEC, "ServerKind")
     args: list[tuple[str, Expr]] = [
         ("name", string(service.name)),
@@ -246,6 +255,9 @@ def _spec(service: Service, model: FileModel, scope: ModuleScope) -> list[str]:
     if service.rpc_server:
         args.append(("rpc_server", service.rpc_server))
     args.append(("proto_file", string(model.proto_file)))
+    if document:
+        # Found beside this module at run time, under whatever name the package has.
+        args.append(("openapi", Seq(("__name__", string(document)))))
     return render(Call(scope.name(SPEC, "ServiceSpec"), tuple(args)), prefix=f"{service.spec} = ")
 
 

@@ -87,6 +87,8 @@ class ServiceSpec:
 
     ``rpc_server`` is the generated ``<Service>RpcServer`` Protocol: the user's
     implementation is provided under it, and the servers ask for it.
+    ``openapi`` names the OpenAPI document describing its HTTP routes: the
+    generated module (``__name__``) and the file beside it.
     """
 
     name: str
@@ -96,6 +98,7 @@ class ServiceSpec:
     middlewares: tuple[str, ...] = ()
     rpc_server: type[object] | None = None
     proto_file: str = ""
+    openapi: tuple[str, str] | None = None
 
     def uses(self, kind: ServerKind) -> bool:
         return kind in self.servers

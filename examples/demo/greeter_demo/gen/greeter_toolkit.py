@@ -115,6 +115,7 @@ GREETER_SPEC = ServiceSpec(
     ),
     rpc_server=GreeterRpcServer,
     proto_file="greeter.proto",
+    openapi=(__name__, "greeter.openapi.json"),
 )
 
 
