@@ -157,9 +157,10 @@ async def answers_during_outage(service: Running, users: list[int]) -> Counter[s
             assert response.status_code == 503
             assert response.headers["retry-after"] == "5"
             assert response.json() == {
-                "code": 503,
-                "status": "Service Unavailable",
+                "code": 14,  # UNAVAILABLE
                 "message": f'plugin "{plugin}" ({kind}) is unavailable',
+                "details": [],
+                "status": "Service Unavailable",
             }
             error = await service.over_grpc(user)
             assert error is not None

@@ -11,6 +11,13 @@ benchmark, whose service also runs an HTTP server, that ticking task cost
 ``startup()`` alone, and the first request of each new second brings the
 ``Date`` header up to date instead (:class:`DateHeader`).
 
+uvicorn answers a request its parser refuses (a malformed request line, an
+unknown method, a bad header) by itself, with a plain-text 400:
+:func:`json_bad_request_protocol` makes that answer a given JSON body instead
+by overriding ``send_400_response`` of uvicorn's HTTP protocol (the one
+``http="auto"`` picks), which writes the response straight to ``transport``
+after ``server_state.default_headers``.
+
 Relies on ``Server.server_state`` (``default_headers``, the list each new
 connection is handed; ``connections``; ``tasks``), on ``Server.lifespan``
 being set before ``startup()``, on ``Config.encoded_headers`` and
@@ -39,6 +46,7 @@ __all__ = [
     "close_connection",
     "connections",
     "is_new_connection",
+    "json_bad_request_protocol",
     "request_tasks",
     "shut_down_connection",
     "start_without_ticking",
@@ -122,3 +130,34 @@ def close_connection(connection: object) -> None:
     transport = getattr(connection, "transport", None)
     if transport is not None:
         transport.close()
+
+
+def json_bad_request_protocol(body: bytes) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol answering requests its parser refuses with ``body`` (JSON).
+
+    The answer keeps uvicorn's: status 400, its default headers, and the
+    connection closed after it; only the content changes. The protocol is
+    the one ``http="auto"`` would choose (httptools if installed, else h11).
+    """
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol  # noqa: PLC0415
+
+    head = (
+        b"content-type: application/json\r\n"
+        b"content-length: " + str(len(body)).encode("ascii") + b"\r\n"
+        b"connection: close\r\n\r\n"
+    )
+    base: Any = AutoHTTPProtocol
+
+    class JsonBadRequestProtocol(base):  # type: ignore[misc]
+        def send_400_response(self, msg: str) -> None:
+            del msg  # uvicorn's text, "Invalid HTTP request received."
+            content = [b"HTTP/1.1 400 Bad Request\r\n"]
+            for name, value in self.server_state.default_headers:
+                content.extend([name, b": ", value, b"\r\n"])
+            content.extend([head, body])
+            self.transport.write(b"".join(content))
+            self.transport.close()
+
+    JsonBadRequestProtocol.__qualname__ = f"JsonBadRequest{base.__name__}"
+    protocol: type[asyncio.Protocol] = JsonBadRequestProtocol
+    return protocol

@@ -259,7 +259,8 @@ def test_load_refuses_what_json_format_refuses(
     with pytest.raises(Exception):  # noqa: B017, PT011 - json_format raises several types
         json_format.ParseDict(data, message_class())
     with pytest.raises(InvalidValue) as raised:
-        Codecs().of_class(message_class).load(data)
+        # Strict, as json_format is by default: unknown fields are refused too.
+        Codecs(strict=True).of_class(message_class).load(data)
     assert raised.value.field == field
 
 

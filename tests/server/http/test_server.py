@@ -283,8 +283,10 @@ def test_settings_are_named_after_the_service() -> None:
         "LB_EXAMPLE_SERVER_CORS_MAX_AGE": "10m",
         "LB_EXAMPLE_SERVER_MAX_BODY_SIZE": "4194304",
         "LB_EXAMPLE_SERVER_JSON_NAMES": "json",
+        "LB_EXAMPLE_SERVER_STRICT_JSON": "false",
         "LB_EXAMPLE_SERVER_READ_TIMEOUT": "30s",
         "LB_EXAMPLE_SERVER_KEEPALIVE_TIMEOUT": "5s",
+        "LB_EXAMPLE_SERVER_DOCS_ENABLED": "true",
     }
 
 

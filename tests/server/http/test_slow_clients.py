@@ -85,9 +85,10 @@ async def test_a_stalled_body_answers_408_after_the_read_timeout(
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.split(b"\r\n")[0] == b"HTTP/1.1 408 Request Timeout"
     assert json.loads(body) == {
-        "code": 408,
-        "status": "Request Timeout",
+        "code": 4,  # DEADLINE_EXCEEDED
         "message": "request body not received within 0.3s",
+        "details": [],
+        "status": "Request Timeout",
     }
     assert 0.3 <= took < 3
     assert search_requests(server, "408") == 1

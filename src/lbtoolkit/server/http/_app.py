@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass
 from time import perf_counter
 from typing import TYPE_CHECKING
+from urllib.parse import unquote_to_bytes
 
 from opentelemetry import context as otel_context
 from starlette.requests import Request
@@ -33,7 +35,9 @@ if TYPE_CHECKING:
     from lbtoolkit.server.http._router import Route, Router
     from lbtoolkit.tools import Outages
 
-__all__ = ["HttpApp", "RouteTarget"]
+__all__ = ["HttpApp", "RouteTarget", "url_fault"]
+
+_BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +92,9 @@ class HttpApp:
         """Requests being served, by route label (routes with none left out)."""
         return {stats.label: stats.in_flight for stats in self._stats if stats.in_flight}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(  # noqa: C901, PLR0912 - flat on purpose: it runs per request
+        self, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         if scope["type"] != "http":
             await _not_http(scope, receive, send)
             return
@@ -99,8 +105,26 @@ class HttpApp:
         started = perf_counter()
         method: str = scope["method"]
         raw_path: bytes | None = scope.get("raw_path")
-        path = raw_path.decode("latin-1") if raw_path else scope["path"]
-        found = self._router.match(method, path)
+        fault: str | None = None
+        if not raw_path:
+            path = scope["path"]
+        elif b"%" in raw_path or not raw_path.isascii():
+            # Checked here, on the raw bytes: the server's decoded path has
+            # U+FFFD already where the bytes were not UTF-8.
+            fault = url_fault(raw_path, "URL path")
+            path = raw_path.decode("utf-8", "replace")
+        else:
+            path = raw_path.decode("ascii")
+        query: bytes = scope["query_string"]
+        if fault is None and query and (b"%" in query or not query.isascii()):
+            fault = url_fault(query, "query")
+        found = None
+        if fault is None:
+            found = self._router.match(method, path)
+            if found is None and method == "HEAD":
+                # RFC 9110: HEAD answers as GET would, without the body (which
+                # uvicorn leaves out of any answer to a HEAD request).
+                found = self._router.match("GET", path)
         stats = found[0].target.stats if found is not None else self._unmatched
         span: Span | None = None
         token = None
@@ -113,7 +137,10 @@ class HttpApp:
                 headers = metadata_of(scope["headers"])
                 span, span_context = self._tracing.start(method, label, scope["path"], headers)
                 token = otel_context.attach(span_context)
-            response, error = await self._respond(found, method, path, scope, receive)
+            if fault is not None:
+                response, error = json_error(400, fault), None
+            else:
+                response, error = await self._respond(found, method, path, scope, receive)
             status = response.status_code
             await response(scope, receive, send)
         finally:
@@ -161,6 +188,23 @@ class HttpApp:
             message = f"method {method} is not allowed on {path}"
             return json_error(405, message, headers={"allow": ", ".join(allowed)})
         return json_error(404, f"no route for {method} {path}")
+
+
+def url_fault(raw: bytes, where: str) -> str | None:
+    """What is wrong with a raw path or query (``where`` names it), or None.
+
+    A ``%`` must start an escape of two hex digits, and the bytes, once
+    decoded, must be UTF-8: nothing is read with U+FFFD standing in for them.
+    """
+    bad = _BAD_ESCAPE.search(raw)
+    if bad is not None:
+        shown = raw[bad.start() : bad.start() + 3].decode("ascii", "backslashreplace")
+        return f'invalid percent-escape "{shown}" in the {where}'
+    try:
+        unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        return f"the {where} is not valid UTF-8 once percent-decoded"
+    return None
 
 
 def _content_length(scope: Scope) -> int | None:

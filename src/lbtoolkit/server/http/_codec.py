@@ -113,6 +113,7 @@ class _RegularCodec(MessageCodec):
         self._by_key = by_key
         self._extendable = bool(self.descriptor.extension_ranges)
         self._proto_names = codecs.proto_names
+        self._strict = codecs.strict
 
     def dump(self, message: Message) -> Any:
         out: dict[str, Any] = {}
@@ -137,8 +138,10 @@ class _RegularCodec(MessageCodec):
             entry = by_key.get(key)
             if entry is None:
                 if self._extendable and key.startswith("["):
-                    return _parse_dict(data, self.message_class())
-                raise InvalidValue(f"no such field in {self.full_name}").at(key)
+                    return _parse_dict(data, self.message_class(), strict=self._strict)
+                if self._strict:
+                    raise InvalidValue(f"no such field in {self.full_name}").at(key)
+                continue  # ignored, as protojson's DiscardUnknown (grpc-gateway's default)
             name, load, null, oneof = entry
             if value is None:
                 # null means "not set", except where JSON null is the value itself.
@@ -220,17 +223,18 @@ class _JsonFormatCodec(MessageCodec):
 
     def _plan(self, codecs: Codecs) -> None:
         self._proto_names = codecs.proto_names
+        self._strict = codecs.strict
 
     def dump(self, message: Message) -> Any:
         return json_format.MessageToDict(message, preserving_proto_field_name=self._proto_names)
 
     def load(self, data: Any) -> Message:
-        return _parse_dict(data, self.message_class())
+        return _parse_dict(data, self.message_class(), strict=self._strict)
 
 
-def _parse_dict(data: Any, message: Message) -> Message:
+def _parse_dict(data: Any, message: Message, *, strict: bool) -> Message:
     try:
-        return json_format.ParseDict(data, message)
+        return json_format.ParseDict(data, message, ignore_unknown_fields=not strict)
     except (json_format.ParseError, ValueError, TypeError, AttributeError) as error:
         raise InvalidValue(_reason(error)) from None
 
@@ -243,11 +247,13 @@ class Codecs:
     """The codecs of one server: one per message type, shared by every route.
 
     ``proto_names`` writes fields under their .proto names instead of their
-    lowerCamelCase JSON names; reading accepts both either way.
+    lowerCamelCase JSON names; reading accepts both either way. Keys that name
+    no field are ignored, unless ``strict``: then they are refused.
     """
 
-    def __init__(self, *, proto_names: bool = False) -> None:
+    def __init__(self, *, proto_names: bool = False, strict: bool = False) -> None:
         self.proto_names = proto_names
+        self.strict = strict
         self._codecs: dict[str, MessageCodec] = {}
 
     def of(self, descriptor: Descriptor) -> MessageCodec:

@@ -75,6 +75,12 @@ class HttpServerConfig(BaseModel):
         default="json",
         comment="Field names in JSON answers: json (lowerCamelCase) or proto (.proto names)",
     )
+    strict_json: bool = env(
+        "SERVER_STRICT_JSON",
+        default=False,
+        comment="Refuse request bodies with fields the message does not have (400), "
+        "instead of ignoring them",
+    )
     read_timeout: PositiveDuration = env(
         "SERVER_READ_TIMEOUT",
         default=timedelta(seconds=30),
@@ -84,4 +90,9 @@ class HttpServerConfig(BaseModel):
         "SERVER_KEEPALIVE_TIMEOUT",
         default=timedelta(seconds=5),
         comment="How long an idle keep-alive connection stays open",
+    )
+    docs_enabled: bool = env(
+        "SERVER_DOCS_ENABLED",
+        default=True,
+        comment="Serve the OpenAPI document at /openapi.json and Swagger UI at /docs",
     )

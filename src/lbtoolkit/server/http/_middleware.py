@@ -25,19 +25,23 @@ import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
 from lbtoolkit.server.http._errors import MiddlewareNotFoundError
+from lbtoolkit.server.http._responses import json_error
 
 if TYPE_CHECKING:
     from dishka import AsyncContainer
+    from starlette.datastructures import Headers
 
     from lbtoolkit._di import Injector
 
 __all__ = [
     "CallNext",
     "Endpoint",
+    "JsonCorsMiddleware",
     "Middleware",
     "MiddlewareConstructor",
     "MiddlewareRegistry",
@@ -177,3 +181,26 @@ def _reject_bare_middleware(name: str, constructor: object) -> None:
             f"(set_middleware({name!r}, lambda: middleware))"
         )
         raise TypeError(msg)
+
+
+class JsonCorsMiddleware(CORSMiddleware):
+    """Starlette's CORS middleware, refusing a preflight with the server's JSON error.
+
+    Starlette answers a refused preflight with plain text (``Disallowed CORS
+    origin``); the status (400) and the CORS headers stay, the body becomes
+    the error shape every other answer has.
+    """
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:  # noqa: PLR2004 - any error status
+            return response
+        text = bytes(response.body).decode()
+        refused = text.removeprefix("Disallowed CORS ")
+        headers = {
+            name: value
+            for name, value in response.headers.items()
+            if name not in {"content-type", "content-length"}
+        }
+        message = f"CORS preflight refused: {refused} not allowed"
+        return json_error(response.status_code, message, headers=headers)

@@ -54,6 +54,8 @@ class HttpMetrics:
             ["server"],
             namespace=namespace,
             registry=registry,
+            # With several workers: summed over the running ones, as one process would count.
+            multiprocess_mode="livesum",
         )
 
     _shared: ClassVar[weakref.WeakKeyDictionary[CollectorRegistry, HttpMetrics]] = (

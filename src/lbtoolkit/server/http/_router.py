@@ -118,6 +118,8 @@ class Router(Generic[T]):
         """Methods that have a route for ``path`` (for a 405's ``Allow`` header)."""
         methods = {m for m in self._static if path in self._static[m]}
         methods.update(m for m, c in self._dynamic.items() if c.regex.fullmatch(path))
+        if "GET" in methods:
+            methods.add("HEAD")  # answered by the GET route
         return sorted(methods)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+import re
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -57,6 +58,12 @@ _INT64_TYPES = frozenset(
 # codec, can.
 _FLOAT_LIMIT = float.fromhex("0x1.ffffffp+127")
 _FLOAT32 = struct.Struct("<f")
+# JSON's number grammar (RFC 8259), ASCII digits only: sign, whole part, fraction, exponent.
+_JSON_NUMBER = re.compile(
+    r"(-?)(0|[1-9][0-9]*)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]{1,10}))?", re.ASCII
+)
+_DECIMAL = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_MAX_INT_DIGITS = 20
 _SHOWN = 40  # characters of a bad string value quoted in an error
 _SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 # strconv.ParseBool's words, as the Go toolkit reads booleans from URLs.
@@ -88,27 +95,56 @@ def describe(value: object) -> str:  # noqa: PLR0911 - one return per JSON type
 
 
 def _coerce_int(value: object) -> int:
-    # json_format's rules: integral floats and decimal strings (also "1e3") pass.
+    # Go's protojson reads an integer field from a JSON number or from a string
+    # holding one, written in JSON's number grammar (exponent and fraction
+    # allowed), as long as the value it stands for is a whole number: 1.0,
+    # 1e3, "1.50e1" and "-0" pass, 1.5, "1_000", " 1", "+1" and "01" do not.
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise InvalidValue(f"expected an integer, got {describe(value)}")
     if isinstance(value, float):
+        # The JSON parser made a double of it already: whole values above 2**53
+        # written with a fraction or an exponent may have been rounded.
         if not value.is_integer():
             raise InvalidValue(f"expected an integer, got {describe(value)}")
         return int(value)
     if isinstance(value, str):
-        if " " in value:
-            raise InvalidValue(f"expected an integer, got {describe(value)}")
-        try:
+        # The common case, 64-bit integers as protojson writes them ("42"), without the regex.
+        if value.isdigit() and value.isascii() and (value[0] != "0" or len(value) == 1):
             return int(value)
-        except ValueError:
-            try:
-                number = float(value)
-            except ValueError:
-                raise InvalidValue(f"expected an integer, got {describe(value)}") from None
-            if not number.is_integer():
-                raise InvalidValue(f"expected an integer, got {describe(value)}") from None
-            return int(number)
+        number = _whole_number(value)
+        if number is None:
+            raise InvalidValue(f"expected an integer, got {describe(value)}")
+        return number
     return value
+
+
+def _whole_number(text: str) -> int | None:
+    """The integer a JSON number's text stands for, exactly; None if it is not a whole one.
+
+    The digits are shifted by the exponent as text, never through a float;
+    like protojson, a value needing more than 20 digits (no 64-bit integer
+    has more) is refused before any of them is built.
+    """
+    match = _JSON_NUMBER.fullmatch(text)
+    if match is None:
+        return None
+    sign, whole, fraction, exponent = match.groups()
+    whole = whole.lstrip("0")
+    fraction = (fraction or "").rstrip("0")
+    if not whole and not fraction:
+        return 0
+    shift = int(exponent) if exponent else 0
+    if shift >= 0:
+        if len(fraction) > shift or len(whole) + shift > _MAX_INT_DIGITS:
+            return None
+        digits = whole + fraction + "0" * (shift - len(fraction))
+    else:
+        point = len(whole) + shift
+        if fraction or point < 0 or whole[point:].strip("0"):
+            return None
+        digits = whole[:point]
+    number = int(digits or "0")
+    return -number if sign else number
 
 
 def _int_loader(field_type: int) -> Load:
@@ -120,6 +156,25 @@ def _int_loader(field_type: int) -> Load:
         if low <= value <= high:
             return int(value)
         raise InvalidValue(f"{value} is out of range for {name}")
+
+    return load
+
+
+def _text_int_loader(field_type: int) -> Load:
+    """Integers in a URL: decimal digits with an optional sign, as grpc-gateway reads them.
+
+    No fraction and no exponent here (strconv.ParseInt, base 10): ``?size=1e3``
+    is refused although the body may say ``{"size": 1e3}``.
+    """
+    low, high, name = _INT_RANGES[field_type]
+
+    def load(value: str) -> int:
+        if _DECIMAL.fullmatch(value) is None:
+            raise InvalidValue(f"expected an integer, got {describe(value)}")
+        number = int(value)
+        if low <= number <= high:
+            return number
+        raise InvalidValue(f"{number} is out of range for {name}")
 
     return load
 
@@ -233,11 +288,32 @@ def _enum_loader(enum: EnumDescriptor) -> Load:
                 raise InvalidValue(f"unknown value {describe(value)} of enum {full_name}") from None
         elif type(value) is int:
             number = value
+        elif type(value) is float and value.is_integer():
+            number = int(value)  # protojson reads enum numbers as it reads int32 fields
         else:
             raise InvalidValue(f"expected an enum name or number, got {describe(value)}")
+        # In a body, as in protojson and on gRPC, an open enum carries numbers
+        # it does not name (the server writes them back as numbers).
         if number in numbers or (not closed and -(2**31) <= number < 2**31):
             return number
         raise InvalidValue(f"unknown value {number} of enum {full_name}")
+
+    return load
+
+
+def _text_enum_loader(enum: EnumDescriptor) -> Load:
+    """Enums in a URL: a name, or a number the enum defines, as grpc-gateway reads them."""
+    by_name = {v.name: v.number for v in enum.values}
+    numbers = frozenset(by_name.values())
+    full_name = enum.full_name
+
+    def load(value: str) -> int:
+        named = by_name.get(value)
+        if named is not None:
+            return named
+        if _DECIMAL.fullmatch(value) is not None and int(value) in numbers:
+            return int(value)
+        raise InvalidValue(f"unknown value {describe(value)} of enum {full_name}")
 
     return load
 
@@ -280,13 +356,21 @@ def json_loader(field: FieldDescriptor) -> Load:
 
 def text_loader(field: FieldDescriptor) -> Load:
     """How URL text (a path segment or a query value) becomes this scalar field's value."""
-    if field.type == _FD.TYPE_BOOL:
+    kind = field.type
+    if kind == _FD.TYPE_BOOL:
         return _load_text_bool
+    if kind in _INT_RANGES:
+        return _text_int_loader(kind)
+    if kind == _FD.TYPE_ENUM:
+        return _text_enum_loader(_enum_of(field))
     return json_loader(field)
 
 
 def map_key_loader(field: FieldDescriptor) -> Load:
-    """How a JSON object key becomes a map key (keys are always strings in JSON)."""
+    """How a JSON object key becomes a map key (keys are always strings in JSON).
+
+    Integer keys are decimal only, as protojson reads them (no exponent).
+    """
     if field.type == _FD.TYPE_BOOL:
 
         def load_bool_key(value: str) -> bool:
@@ -296,7 +380,7 @@ def map_key_loader(field: FieldDescriptor) -> Load:
 
         return load_bool_key
     if field.type in _INT_RANGES:
-        return _int_loader(field.type)
+        return _text_int_loader(field.type)
     return _load_string
 
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
-from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from lbtoolkit._shortcuts._uvicorn import (
@@ -25,20 +24,22 @@ from lbtoolkit.server._proxy import ProxyCall
 from lbtoolkit.server.http._app import HttpApp, RouteTarget
 from lbtoolkit.server.http._codec import Codecs
 from lbtoolkit.server.http._config import HttpServerConfig
+from lbtoolkit.server.http._docs import load_document, merge_documents, proto_named, with_docs
 from lbtoolkit.server.http._endpoint import as_async, error_endpoint, metadata_of, rpc_endpoint
 from lbtoolkit.server.http._errors import HttpListenError, HttpRouteError
 from lbtoolkit.server.http._middleware import (
     Endpoint,
+    JsonCorsMiddleware,
     MiddlewareConstructor,
     MiddlewareRegistry,
     compose,
 )
 from lbtoolkit.server.http._observe import HttpMetrics, RouteStats, Tracing
-from lbtoolkit.server.http._responses import error_response
+from lbtoolkit.server.http._responses import error_body, error_response
 from lbtoolkit.server.http._router import Router
 from lbtoolkit.server.http._transcode import Binding
 from lbtoolkit.spec import PathTemplate
-from lbtoolkit.tools import blames_address, listen_tcp
+from lbtoolkit.tools import blames_address, listen_tcp, listening_ports_shared
 from lbtoolkit.tools._uvicorn import start_server
 
 if TYPE_CHECKING:
@@ -100,8 +101,11 @@ class HttpServer:
         tools: Tools,
         injector: Injector,
         channels: ChannelPool | None = None,
+        validation: bool = True,
     ) -> None:
         self._name = name
+        # Whether requests are checked against their rules ({PREFIX}_VALIDATION_ENABLED).
+        self._validation = validation
         # Where proxied methods are sent; without it they answer 501.
         self._channels = channels
         self._websockets = False
@@ -189,7 +193,9 @@ class HttpServer:
 
     async def prepare(self, container: AsyncContainer) -> None:
         """Resolve implementations and middlewares, plan conversions, build every route."""
-        codecs = Codecs(proto_names=self.config.json_names == "proto")
+        codecs = Codecs(
+            proto_names=self.config.json_names == "proto", strict=self.config.strict_json
+        )
         planned: list[_Planned] = []
         for spec in self._services:
             planned.extend(await self._plan_service(spec, container, codecs))
@@ -217,7 +223,26 @@ class HttpServer:
         )
         # Read when scraped: nothing to update per request.
         metrics.in_flight.labels(self._name).set_function(lambda: self.in_flight)
-        self._asgi = await self._with_websockets(self._with_cors(self._app), container, codecs)
+        self._asgi = await self._with_websockets(
+            self._with_cors(self._with_docs(self._app, router)), container, codecs
+        )
+
+    def _with_docs(self, app: HttpApp, router: Router[RouteTarget]) -> ASGIApp:
+        """``/openapi.json`` and ``/docs`` in front of the routes ({P}_SERVER_DOCS_ENABLED)."""
+        if not self.config.docs_enabled:
+            return app
+        documents = [(s, d) for s in self._services if (d := load_document(s)) is not None]
+        if not documents:
+            return app
+        document = merge_documents(documents, self._name)
+        if self.config.json_names == "proto":
+            document = proto_named(document)
+        return with_docs(
+            app,
+            document,
+            title=self._name,
+            taken=lambda path: bool(router.allowed_methods(path)),
+        )
 
     async def _plan_service(
         self, spec: ServiceSpec, container: AsyncContainer, codecs: Codecs
@@ -266,7 +291,8 @@ class HttpServer:
         if method.http_proxy is not None:
             if self._channels is None:
                 return error_endpoint(Unimplemented("proxied methods are not served over HTTP"))
-            return _proxy_endpoint(Binding(method, rule, codecs), ProxyCall(method, self._channels))
+            call = ProxyCall(method, self._channels, validation=self._validation)
+            return _proxy_endpoint(Binding(method, rule, codecs), call)
         handler: Any = getattr(implementation, method.handler, None)
         if not callable(handler):
             reason = f"{type(implementation).__qualname__} has no method {method.handler!r}"
@@ -280,6 +306,7 @@ class HttpServer:
             container,
             _log,
             outages=self._tools.outages,
+            validation=self._validation,
         )
 
     async def _with_websockets(
@@ -299,6 +326,7 @@ class HttpServer:
             codecs,
             channels=self._channels,
             implementation=implementation,
+            validation=self._validation,
         )
         self._websockets = sockets is not None
         if sockets is None:
@@ -312,7 +340,7 @@ class HttpServer:
 
         return dispatch
 
-    def _with_cors(self, app: HttpApp) -> ASGIApp:
+    def _with_cors(self, app: ASGIApp) -> ASGIApp:
         config = self.config
         if not config.cors_enabled:
             return app
@@ -322,7 +350,7 @@ class HttpServer:
                 self._name,
                 self._origins_variable,
             )
-        return CORSMiddleware(
+        return JsonCorsMiddleware(
             app,
             allow_origins=config.cors_allowed_origins,
             allow_methods=config.cors_allowed_methods,
@@ -348,6 +376,7 @@ class HttpServer:
             access_log=False,
             proxy_headers=False,
             server_header=False,
+            bad_request_body=error_body(400, "invalid HTTP request"),
             # uvicorn declares an int but only hands it to loop.call_later: fractions work.
             timeout_keep_alive=self.config.keepalive_timeout.total_seconds(),
         )
@@ -359,7 +388,7 @@ class HttpServer:
         host, port = self.config.listen, self.config.port
         shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         try:
-            return listen_tcp(host, port)
+            return listen_tcp(host, port, reuse_port=listening_ports_shared())
         except OSError as error:
             listen = self._listen_variable if blames_address(error) else ""
             raise HttpListenError(

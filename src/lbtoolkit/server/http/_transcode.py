@@ -167,7 +167,12 @@ class Binding:
 
     def _apply_query(self, message: Message, query: bytes) -> None:
         grouped: dict[str, list[str]] = {}
-        for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        try:
+            # Strict: a value is never read with U+FFFD standing for bytes that were not UTF-8.
+            pairs = parse_qsl(query.decode(), keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError:
+            raise TranscodeError(_QUERY, "not valid UTF-8 once percent-decoded") from None
+        for key, value in pairs:
             grouped.setdefault(key, []).append(value)
         for key, values in grouped.items():
             found = self._query_target(key)
