@@ -11,14 +11,17 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 __all__ = [
+    "DependencyCycleError",
     "HelpShown",
     "HookNameError",
     "HookSignatureError",
+    "HookTimeoutError",
     "LifecycleStateError",
     "MisnamedHook",
     "PluginConstructionError",
     "StartError",
     "StartInterruptedError",
+    "StartTimeoutError",
     "StopError",
 ]
 
@@ -174,11 +177,98 @@ class LifecycleStateError(LbToolkitError, RuntimeError):
         return f"{text}. Hint: {self.hint}" if self.hint else text
 
 
+class DependencyCycleError(LbToolkitError, ValueError):
+    """Plugins or packages need each other in a circle, so none of them can start first.
+
+    ``path`` is the circle, first member repeated at the end (``("plugin \"a\"",
+    "plugin \"b\"", "plugin \"a\"")``); ``reasons`` says, for each arrow, why the
+    one needs the next (``depends_on`` or a constructor parameter).
+    """
+
+    def __init__(self, path: Sequence[str], reasons: Sequence[str] = ()) -> None:
+        super().__init__(path, reasons)
+        self.path = tuple(path)
+        self.reasons = tuple(reasons)
+
+    def __str__(self) -> str:
+        lines = [f"start order has a cycle: {_ARROW.join(self.path)}"]
+        lines += [
+            f"  {before} needs {after}: {reason}"
+            for before, after, reason in zip(self.path, self.path[1:], self.reasons, strict=False)
+        ]
+        lines.append(
+            "Hint: nothing was started; drop one of these dependencies "
+            "(a depends_on entry, or a constructor parameter)"
+        )
+        return "\n".join(lines)
+
+
+class HookTimeoutError(LbToolkitError, TimeoutError):
+    """A start hook ran past its owner's start budget and was cancelled.
+
+    ``variable`` is the setting that sets the budget, when there is one.
+    """
+
+    def __init__(
+        self, owner: str, hook: str, budget: float, elapsed: float, variable: str | None = None
+    ) -> None:
+        super().__init__(owner, hook, budget, elapsed)
+        self.owner = owner
+        self.hook = hook
+        self.budget = budget
+        self.elapsed = elapsed
+        self.variable = variable
+
+    def __str__(self) -> str:
+        knob = f"raise {self.variable}, or " if self.variable else ""
+        return (
+            f"{self.owner} {self.hook} did not finish within its start budget of "
+            f"{_budget(self.budget)}; cancelled after {_seconds(self.elapsed)}. "
+            f"Hint: {knob}find out what the hook waits for"
+        )
+
+
+class StartTimeoutError(LbToolkitError, TimeoutError):
+    """The whole start ran past ``{PREFIX}_START_TIMEOUT``; the hooks then running were cancelled.
+
+    ``running`` names them, ``"<owner> <hook>"`` each.
+    """
+
+    def __init__(
+        self, budget: float, elapsed: float, running: Sequence[str], variable: str
+    ) -> None:
+        super().__init__(budget, elapsed, running, variable)
+        self.budget = budget
+        self.elapsed = elapsed
+        self.running = tuple(running)
+        self.variable = variable
+
+    def __str__(self) -> str:
+        cut = f"; cancelled {', '.join(self.running)}" if self.running else ""
+        return (
+            f"the start did not finish within {self.variable}={_budget(self.budget)} "
+            f"(ran {_seconds(self.elapsed)}){cut}. Hint: raise {self.variable}, or find "
+            "the slow hook in the start-up timeline (LOG_LEVEL=debug)"
+        )
+
+
 class HelpShown(SystemExit):
     """Raised by ``start()`` after the help text was printed; exits with code 0."""
 
     def __init__(self) -> None:
         super().__init__(0)
+
+
+_ARROW = " \N{RIGHTWARDS ARROW} "
+
+
+def _budget(value: float) -> str:
+    """A budget as it was likely written: ``500ms``, ``30s``, ``1.5s``."""
+    return f"{value * 1e3:g}ms" if value < 1 else f"{value:g}s"
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1e3:.0f}ms" if value < 1 else f"{value:.2f}s"
 
 
 def _describe(error: BaseException) -> str:

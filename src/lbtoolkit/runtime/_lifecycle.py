@@ -1,15 +1,19 @@
-"""The lifecycle: ordered start with rollback, drained and bounded stop.
+"""The lifecycle: start in dependency waves with rollback, drained and bounded stop.
 
 Start: configuration -> dependency graph -> plugin then package constructors ->
-hook names checked -> plugins ``pre_start`` in order -> packages likewise ->
+hook names checked -> start order (waves; a cycle fails here) -> plugins
+``pre_start`` wave by wave, each wave concurrently -> packages likewise ->
 invokes and server constructors -> probes and metrics servers -> servers listen
--> plugins ``on_start_sync`` in order then ``on_start`` concurrently -> packages
-likewise -> user start hooks -> ready. ``interrupt()`` (a signal) cancels the
-start wherever it is and rolls back, like a failure.
+-> plugins ``on_start_sync`` wave by wave, then ``on_start`` likewise ->
+packages likewise -> user start hooks -> ready. ``interrupt()`` (a signal) and
+the whole-start budget cancel the start wherever it is and roll back, like a
+failure; each start hook also runs within its owner's budget.
 
 Stop (and rollback, restricted to what started): not ready -> servers drain ->
-user stop hooks -> packages -> plugins (``on_stop_sync`` latest first, then
-``on_stop`` concurrently) -> probes and metrics servers -> container finalizers.
+user stop hooks -> packages -> plugins (``on_stop_sync`` latest wave first,
+then ``on_stop`` likewise) -> probes and metrics servers -> container finalizers.
+
+Every hook call of a start is recorded in :attr:`Lifecycle.timeline`.
 """
 
 from __future__ import annotations
@@ -29,11 +33,19 @@ from lbtoolkit.runtime._errors import (
     PluginConstructionError,
     StartError,
     StartInterruptedError,
+    StartTimeoutError,
     StopError,
 )
 from lbtoolkit.runtime._hook_names import check_hook_names
-from lbtoolkit.runtime._hooks import Hook, HookFailedError, run_in_order, tracking_running_hooks
+from lbtoolkit.runtime._hooks import (
+    Hook,
+    HookFailedError,
+    run_in_order,
+    tracking_running_hooks,
+)
 from lbtoolkit.runtime._settings import check_environment
+from lbtoolkit.runtime._timeline import Timeline, render_timeline
+from lbtoolkit.runtime._waves import plan_waves
 from lbtoolkit.tools import HookTiming, LifecycleCollector
 
 if TYPE_CHECKING:
@@ -73,6 +85,15 @@ class _Interruption:
     running: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class _Expiry:
+    """The whole-start budget ran out: where, the hooks then running, after how long."""
+
+    step: str
+    running: tuple[str, ...]
+    elapsed: float
+
+
 @dataclass(slots=True)
 class _Step:
     name: str
@@ -99,10 +120,18 @@ class Lifecycle:
         self._running: dict[int, Hook] = {}
         self._cancellable = False
         self._interruption: _Interruption | None = None
+        self._expiry: _Expiry | None = None
         self.error: BaseException | None = None
+        self.timeline = Timeline()
         meta = runtime.meta
         runtime.tools.metrics.registry.register(
-            LifecycleCollector(meta.name, meta.version, lambda: self.state, self._hook_timings)
+            LifecycleCollector(
+                meta.name,
+                meta.version,
+                lambda: self.state,
+                self._hook_timings,
+                lambda: self.timeline.finished,
+            )
         )
 
     def add_invoke(self, label: str, marker: type) -> None:
@@ -128,7 +157,7 @@ class Lifecycle:
             raise LifecycleStateError("start", self.state.value)
         self.state = State.STARTING
         self._start_task = asyncio.current_task()
-        began = time.perf_counter()
+        self.timeline.restart()
         runtime = self._runtime
         try:
             check_environment(runtime)
@@ -138,14 +167,25 @@ class Lifecycle:
             self.state = State.FAILED
             self._settled.set()
             raise
-        with tracking_running_hooks(self._running):
-            await self._run_start_steps()
+        try:
+            with tracking_running_hooks(self._running, self.timeline):
+                await self._run_start_steps()
+        finally:
+            self._report_timeline()
         self.state = State.STARTED
         runtime.tools.probes.started = True
         self._settled.set()
-        log.info(
-            "service %s started in %.1f ms", runtime.meta.name, (time.perf_counter() - began) * 1e3
-        )
+        log.info("service %s started in %.1f ms", runtime.meta.name, self.timeline.now() * 1e3)
+
+    def _report_timeline(self) -> None:
+        """The timeline as a table at DEBUG, and as spans when tracing is on."""
+        self.timeline.finish()
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("start-up timeline:\n%s", render_timeline(self.timeline.records))
+        try:
+            self.timeline.export_spans(self._runtime.tools.traces, self._runtime.meta.name)
+        except Exception:  # tracing must never turn a start into a failure
+            log.exception("exporting the start-up spans failed")
 
     def interrupt(self, reason: str) -> bool:
         """Cancel a start in progress: the running hook is cancelled, what started is
@@ -162,21 +202,42 @@ class Lifecycle:
         self._start_task.cancel()
         return True
 
+    def _expire(self) -> None:
+        """The whole-start budget ran out: cancel the start as ``interrupt`` does."""
+        if not self._cancellable or self._start_task is None:
+            return
+        running = tuple(str(hook) for hook in self._running.values())
+        self._expiry = _Expiry(self._step, running, self.timeline.now())
+        self._cancellable = False
+        self._start_task.cancel()
+
     async def _run_start_steps(self) -> None:
         self._cancellable = True
+        budget = self._runtime.settings.start_timeout.total_seconds()
+        timer = asyncio.get_running_loop().call_later(
+            max(budget - self.timeline.now(), 0), self._expire
+        )
         try:
             for step, action in self._start_steps():
-                self._step = step
+                self._step = self.timeline.step = step
                 await action()
         except BaseException as error:  # noqa: BLE001 - even a cancelled start rolls back
+            timer.cancel()
             self._cancellable = False
+            self.timeline.step = "rollback"
             if self._interruption is not None:
                 await self._roll_back_interrupted(self._interruption)
+            if self._expiry is not None:
+                await self._roll_back_expired(self._expiry, budget)
             await self._roll_back(self._step, error)
+        timer.cancel()
         self._cancellable = False
+        self.timeline.step = "rollback"
+        # A hook swallowed the cancellation and the start ran on: it never turns ready.
         if self._interruption is not None:
-            # A hook swallowed the cancellation and the start ran on: it never turns ready.
             await self._roll_back_interrupted(self._interruption)
+        if self._expiry is not None:
+            await self._roll_back_expired(self._expiry, budget)
 
     def _start_steps(self) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
         runtime = self._runtime
@@ -184,6 +245,7 @@ class Lifecycle:
             ("plugin constructors", runtime.plugin.build),
             ("package constructors", runtime.package.build),
             ("hook names", self._check_hook_names),
+            ("start order", self._plan_waves),
             ("plugins pre_start", runtime.plugin.pre_start),
             ("packages pre_start", runtime.package.pre_start),
             ("invokes", self._run_invokes),
@@ -197,6 +259,25 @@ class Lifecycle:
 
     async def _check_hook_names(self) -> None:
         check_hook_names((*self._runtime.plugin.components, *self._runtime.package.components))
+
+    async def _plan_waves(self) -> None:
+        runtime = self._runtime
+        plugin_waves, package_waves = plan_waves(
+            runtime.plugin.nodes(), runtime.package.nodes(), runtime.injector.dependency_graph()
+        )
+        runtime.plugin.plan(plugin_waves)
+        runtime.package.plan(package_waves)
+
+    async def _roll_back_expired(self, expiry: _Expiry, budget: float) -> NoReturn:
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()  # the cancellation was ours; the timeout error says why
+        self.timeline.mark_timed_out(expiry.running)
+        variable = self._runtime.config.variable_name("START_TIMEOUT")
+        error = StartTimeoutError(budget, expiry.elapsed, expiry.running, variable)
+        if task is not None and task.cancelling():
+            await self._roll_back(expiry.step, asyncio.CancelledError())
+        await self._roll_back(expiry.step, error)
 
     async def _roll_back_interrupted(self, interruption: _Interruption) -> NoReturn:
         task = asyncio.current_task()
@@ -281,7 +362,10 @@ class Lifecycle:
         if self.state is State.CREATED:
             raise LifecycleStateError("stop", "not started")
         if self.state is State.STARTING:
-            if asyncio.current_task() is self._start_task:
+            current = asyncio.current_task()
+            if current is self._start_task or any(
+                hook.task is current for hook in self._running.values()
+            ):
                 hint = (
                     "stop() awaited from inside start would wait for itself; "
                     "raise an exception to fail the start, or call stop() from another task"
@@ -349,10 +433,9 @@ class Lifecycle:
                 _Step("user stop hooks", list(self.user.on_stop), concurrent=True),
             ]
         for manager in (runtime.package, runtime.plugin):
-            sync, concurrent = manager.stop_hooks()
             steps += [
-                _Step(f"{manager.kind}s on_stop_sync", sync, concurrent=False),
-                _Step(f"{manager.kind}s on_stop", concurrent, concurrent=True),
+                _Step(f"{manager.kind}s {name}", hooks, concurrent=True)
+                for name, hooks in manager.stop_hooks()
             ]
         steps += [
             _Step(

@@ -15,6 +15,7 @@ from lbtoolkit.config import ConfigController
 from lbtoolkit.runtime._components import PackageManager, PluginManager
 from lbtoolkit.runtime._lifecycle import Lifecycle
 from lbtoolkit.runtime._settings import ServiceSettings
+from lbtoolkit.runtime._timeline import Timeline
 from lbtoolkit.server import ServerContext, ServerManager
 from lbtoolkit.tools import Tools
 
@@ -52,16 +53,32 @@ class Runtime:
         self.config = ConfigController(meta.env_prefix, self.environ)
         self.log = logging.getLogger(meta.name)
         self.injector = Injector()
-        self.plugin = PluginManager(self.injector)
-        self.package = PackageManager(self.injector)
+        self.plugin = PluginManager(self.injector, self.config)
+        self.package = PackageManager(self.injector, self.config)
         self.tools = Tools(meta.name, _metric_namespace(meta.name))
         self.tools.traces.version = meta.version
         self.settings = self.config.parse(ServiceSettings, "", owner=f"service {meta.name!r}")
         self.client = ChannelPool(env_prefix=meta.env_prefix, environ=self.environ)
         self.server = ServerManager(
-            ServerContext(meta.name, self.config, self.injector, self.tools, self.client)
+            ServerContext(
+                meta.name,
+                self.config,
+                self.injector,
+                self.tools,
+                self.client,
+                validation=self.settings.validation_enabled,
+            )
         )
         self.lifecycle = Lifecycle(self)
+
+    @property
+    def timeline(self) -> Timeline:
+        """The hook calls of the last start (and of its rollback, if it failed).
+
+        ``timeline.records`` holds one :class:`HookRecord` per call, in the
+        order they ended; ``render_timeline(timeline.records)`` draws them.
+        """
+        return self.lifecycle.timeline
 
 
 def _metric_namespace(name: str) -> str:
