@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from lbtoolkit._public import export
 from lbtoolkit.tools._lifecycle_metrics import HookTiming, LifecycleCollector
-from lbtoolkit.tools._listen import ListenError, PortConflictError, blames_address, listen_tcp
+from lbtoolkit.tools._listen import (
+    ListenError,
+    PortConflictError,
+    blames_address,
+    listen_tcp,
+    listening_ports_shared,
+    reserve_shared_port,
+    share_listening_ports,
+)
 from lbtoolkit.tools._metrics import Metrics
 from lbtoolkit.tools._outages import Outages, PluginOutage
 from lbtoolkit.tools._request_metrics import MethodMetrics, RedCollector, RequestMetrics
@@ -43,6 +51,9 @@ __all__ = [
     "TracingConfigError",
     "blames_address",
     "listen_tcp",
+    "listening_ports_shared",
+    "reserve_shared_port",
+    "share_listening_ports",
     "start_server",
 ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from prometheus_client import Counter, Gauge, Histogram, Summary
 from prometheus_client.metrics import MetricWrapperBase
@@ -14,9 +14,11 @@ from lbtoolkit.plugins.prometheus._errors import PrometheusMetricError
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
-__all__ = ["MetricFactory"]
+__all__ = ["GaugeMode", "MetricFactory"]
 
 M = TypeVar("M", bound=MetricWrapperBase)
+# prometheus-client's multiprocess modes that forget a worker once it exits.
+GaugeMode = Literal["livesum", "livemax", "livemin", "liveall", "livemostrecent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +45,24 @@ class MetricFactory:
         return self._declare(Counter, name, documentation, labelnames, unit)
 
     def gauge(
-        self, name: str, documentation: str, labelnames: Sequence[str] = (), *, unit: str = ""
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str] = (),
+        *,
+        unit: str = "",
+        multiprocess_mode: GaugeMode = "livesum",
     ) -> Gauge:
-        """A gauge named ``{namespace}_{name}[_{unit}]``."""
-        return self._declare(Gauge, name, documentation, labelnames, unit)
+        """A gauge named ``{namespace}_{name}[_{unit}]``.
+
+        ``multiprocess_mode`` says how the values of ``{PREFIX}_WORKERS``
+        worker processes combine in ``/metrics``: ``livesum`` (the default)
+        adds those of the running workers, ``livemax``/``livemin`` keep the
+        largest/smallest, ``liveall`` keeps one series per worker (``pid``
+        label). A single process ignores it.
+        """
+        extra = {"multiprocess_mode": multiprocess_mode}
+        return self._declare(Gauge, name, documentation, labelnames, unit, extra=extra)
 
     def histogram(
         self,

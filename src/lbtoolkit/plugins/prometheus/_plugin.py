@@ -12,7 +12,7 @@ from prometheus_client import Counter, Gauge, Histogram, Summary
 from lbtoolkit.plugins._support import describe
 from lbtoolkit.plugins.prometheus._config import Config, Options
 from lbtoolkit.plugins.prometheus._errors import PrometheusNotServingError, PrometheusServerError
-from lbtoolkit.plugins.prometheus._metrics import MetricFactory
+from lbtoolkit.plugins.prometheus._metrics import GaugeMode, MetricFactory
 from lbtoolkit.plugins.prometheus._server import MetricsServer
 from lbtoolkit.tools import listen_tcp
 
@@ -52,9 +52,18 @@ class Plugin(Protocol):
         ...
 
     def gauge(
-        self, name: str, documentation: str, labelnames: Sequence[str] = (), *, unit: str = ""
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str] = (),
+        *,
+        unit: str = "",
+        multiprocess_mode: GaugeMode = "livesum",
     ) -> Gauge:
-        """A gauge ``{namespace}_{name}[_{unit}]``; declaring it again returns it."""
+        """A gauge ``{namespace}_{name}[_{unit}]``; declaring it again returns it.
+
+        ``multiprocess_mode``: how workers' values combine (``{PREFIX}_WORKERS`` > 1).
+        """
         ...
 
     def histogram(
@@ -103,6 +112,7 @@ class PrometheusPlugin(MetricFactory):
         self._runtime = runtime
         self._prefix = options.name
         self._server: MetricsServer | None = None
+        self._delegated = False
         runtime.tools.probes.register_check(
             options.name, "readiness", self.health_check, timeout=_READINESS_TIMEOUT
         )
@@ -118,6 +128,12 @@ class PrometheusPlugin(MetricFactory):
         if not config.server_enabled:
             return
         host, port = config.server_listen, config.server_port
+        delegate = self._runtime.tools.metrics.delegate_listener
+        if delegate is not None:
+            # One of several workers: the supervisor serves every worker's metrics there.
+            delegate(host, port, config.server_path)
+            self._delegated = True
+            return
         try:
             server = MetricsServer(listen_tcp(host, port), config.server_path, self.registry)
             await server.start()
@@ -144,7 +160,7 @@ class PrometheusPlugin(MetricFactory):
 
     async def health_check(self) -> None:
         """Raise unless the plugin's listener accepts connections (when enabled)."""
-        if not self.config.server_enabled:
+        if not self.config.server_enabled or self._delegated:
             return
         server = self._server
         if server is None or not server.serving:

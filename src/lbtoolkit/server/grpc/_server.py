@@ -26,7 +26,7 @@ from lbtoolkit.server.grpc._drain import CallTracker
 from lbtoolkit.server.grpc._handlers import build_handlers
 from lbtoolkit.server.grpc._health import HealthService
 from lbtoolkit.server.grpc._methods import MethodTable
-from lbtoolkit.tools import ListenError, blames_address
+from lbtoolkit.tools import ListenError, blames_address, listening_ports_shared
 
 if TYPE_CHECKING:
     from dishka import AsyncContainer
@@ -58,8 +58,10 @@ class GrpcServer:
         tools: Tools,
         injector: Injector,
         services: ServiceRegistry | None = None,
+        validation: bool = True,
     ) -> None:
         self._name = name
+        self._validation = validation
         self.label = f'grpc server "{name}"'
         self.config = runtime_config.parse(GrpcServerConfig, name, owner=self.label)
         self._runtime_config = runtime_config
@@ -154,6 +156,7 @@ class GrpcServer:
                 container=container,
                 tracker=self._tracker,
                 outages=self._tools.outages,
+                validation=self._validation,
             )
             self._handlers.append((spec.full_name, handlers))
         self._health = HealthService(name for name, _ in self._handlers)
@@ -184,8 +187,9 @@ class GrpcServer:
             options=[
                 ("grpc.max_receive_message_length", config.max_receive_message_size),
                 ("grpc.max_send_message_length", config.max_send_message_size),
-                # Without this, Linux lets a second server bind the same port silently.
-                ("grpc.so_reuseport", 0),
+                # Off unless this process is one of several workers sharing the port:
+                # otherwise Linux lets a second server bind the same port silently.
+                ("grpc.so_reuseport", 1 if listening_ports_shared() else 0),
             ]
         )
         # One table for every method, not grpc's registered methods: see _methods.py.
