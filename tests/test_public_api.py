@@ -96,4 +96,11 @@ def test_the_test_plugin_builder_is_one_function_reachable_from_both_packages() 
 def test_the_command_line_registers_its_commands() -> None:
     cli = importlib.import_module("lbtoolkit.cli")
     commands = cli.app.registered_commands
-    assert [getattr(c.callback, "__name__", None) for c in commands] == ["generate"]
+    assert [getattr(c.callback, "__name__", None) for c in commands] == [
+        "check",
+        "config",
+        "describe",
+        "generate",
+        "run",
+    ]
+    assert [g.typer_instance.info.name for g in cli.app.registered_groups] == ["init", "add"]

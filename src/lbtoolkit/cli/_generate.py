@@ -9,7 +9,6 @@ import typer
 from rich.console import Console
 
 from lbtoolkit.cli._app import app
-from lbtoolkit.codegen import CodegenError, ProtocError, generate_package
 
 __all__ = ["generate"]
 
@@ -40,6 +39,8 @@ def generate(
     on the files and the files of theirs they import, with the toolkit's
     options, google.api and validate already on the include path.
     """
+    from lbtoolkit.codegen import CodegenError, ProtocError, generate_package  # noqa: PLC0415
+
     console = Console(highlight=False, soft_wrap=True)
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
     try:

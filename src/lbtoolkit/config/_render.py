@@ -1,4 +1,4 @@
-"""The ``--help`` views of the variables: a text table and commented YAML."""
+"""The views of the variables: a text table, commented YAML, Markdown, ``.env.example``."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ if TYPE_CHECKING:
 
     from lbtoolkit.config._layout import Variable
 
-__all__ = ["render_table", "render_yaml"]
+__all__ = ["render_env_example", "render_markdown", "render_table", "render_yaml"]
 
 _HEADERS = ("ENVIRONMENT", "DEFAULT VALUE", "REQUIRED", "DESCRIPTION")
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NEEDS_QUOTES = re.compile(r"[\s#\"'\\$`]")
 # Wide enough that no cell is ever wrapped or cut, whatever the terminal.
 _CONSOLE_WIDTH = 1_000_000
 
@@ -69,6 +70,50 @@ def render_yaml(variables: Sequence[Variable], *, show_all: bool, no_comments: b
     if len(lines) == 1:
         return "--- {}\n"
     return "\n".join(lines) + "\n"
+
+
+def render_markdown(variables: Sequence[Variable], *, show_all: bool) -> str:
+    """A Markdown table for docs: name, default, required, description with its rule."""
+    lines = [
+        "| Variable | Default | Required | Description |",
+        "| --- | --- | --- | --- |",
+    ]
+    seen: set[str] = set()
+    for var in _select(variables, show_all=show_all):
+        if var.name in seen:
+            continue
+        seen.add(var.name)
+        default = f"`{_cell(var.default)}`" if var.default else ""
+        required = "yes" if var.required else "no"
+        described = _cell(" ".join(_described(var).split()))
+        lines.append(f"| `{var.name}` | {default} | {required} | {described} |")
+    return "\n".join(lines) + "\n"
+
+
+def render_env_example(variables: Sequence[Variable]) -> str:
+    """Every variable as ``NAME=default`` under its description; secrets and required ones blank.
+
+    A value with spaces, quotes or ``#`` is double-quoted, as dotenv readers expect.
+    """
+    blocks: list[str] = []
+    seen: set[str] = set()
+    for var in variables:
+        if var.name in seen:
+            continue
+        seen.add(var.name)
+        value = "" if var.secret else var.default
+        if value and _NEEDS_QUOTES.search(value):
+            value = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        comment = _comment(var)
+        if var.secret:
+            comment.append("# (secret: keep its value out of files under version control)")
+        blocks.append("\n".join([*comment, f"{var.name}={value}"]))
+    return "\n\n".join(blocks) + "\n" if blocks else ""
+
+
+def _cell(text: str) -> str:
+    # A "|" would end the cell; Markdown reads "\|" as the character itself.
+    return text.replace("|", "\\|")
 
 
 def _select(variables: Iterable[Variable], *, show_all: bool) -> list[Variable]:
