@@ -2,7 +2,7 @@
 # Make sure the local servers the tests and the demo use are listening on
 # their default loopback ports: start one that is installed but stopped, and
 # say clearly which one is missing otherwise.
-# Usage: ensure-services.sh [postgres] [redis] [rabbitmq]
+# Usage: ensure-services.sh [postgres] [redis] [rabbitmq] [nats]
 set -u
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -31,6 +31,12 @@ start_rabbitmq() {
   command -v rabbitmq-server >/dev/null || { missing rabbitmq rabbitmq-server; return 1; }
   rabbitmq-server -detached
 }
+start_nats() {
+  [ -x /usr/sbin/nats-server ] || { missing nats nats-server; return 1; }
+  mkdir -p /var/lib/nats-server
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
+    -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+}
 missing() {
   echo "error: $1 is not installed and nothing listens on its port;" \
     "install the Debian package '$2' (apt-get install $2) or start it yourself" >&2
@@ -42,6 +48,7 @@ for service in "$@"; do
     postgres) port=5432 wait=30 ;;
     redis) port=6379 wait=15 ;;
     rabbitmq) port=5672 wait=90 ;;
+    nats) port=4222 wait=15 ;;
     *) echo "error: unknown service '$service'" >&2; exit 2 ;;
   esac
   port_open "$port" && continue

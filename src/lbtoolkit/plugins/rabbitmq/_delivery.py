@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, DeliveryMode
 
+from lbtoolkit.plugins._messaging import Delivery, HeaderValue
+
 __all__ = [
     "RETRIES_HEADER",
     "Delivery",
     "HeaderValue",
+    "delivery_of",
     "outgoing",
     "retries_of",
     "retry_copy",
@@ -23,41 +25,21 @@ __all__ = [
 # do not count deliveries, and a redelivery after a lost connection is no failure.
 RETRIES_HEADER = "x-lbtoolkit-retries"
 
-HeaderValue = str | int | float | bool | bytes | None
 
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One message handed to a subscription's handler.
-
-    ``data`` is the payload as published; ``headers`` the publisher's headers;
-    ``attempt`` counts handler runs for this message (1 on first delivery);
-    ``redelivered`` is the broker's flag (set after a lost connection, so the
-    handler may have seen it before: at-least-once delivery).
-    """
-
-    event: str
-    service: str
-    data: bytes
-    headers: Mapping[str, object]
-    message_id: str | None
-    redelivered: bool
-    attempt: int
-
-    @classmethod
-    def of(cls, message: AbstractIncomingMessage, service: str, event: str) -> Delivery:
-        headers = dict(message.headers or ())
-        retries = _as_int(headers.pop(RETRIES_HEADER, 0)) if headers else 0
-        # Positional, in field order: built for every message, and keywords cost more.
-        return cls(
-            message.type or event,
-            message.app_id or service,
-            message.body,
-            headers,
-            message.message_id,
-            bool(message.redelivered),
-            retries + 1,
-        )
+def delivery_of(message: AbstractIncomingMessage, service: str, event: str) -> Delivery:
+    """What the handler of ``service``'s ``event`` gets for ``message``."""
+    headers = dict(message.headers or ())
+    retries = _as_int(headers.pop(RETRIES_HEADER, 0)) if headers else 0
+    # Positional, in field order: built for every message, and keywords cost more.
+    return Delivery(
+        message.type or event,
+        message.app_id or service,
+        message.body,
+        headers,
+        message.message_id,
+        bool(message.redelivered),
+        retries + 1,
+    )
 
 
 def outgoing(

@@ -1,32 +1,16 @@
 """The two shapes of a subscription handler, told apart once, when subscribing.
 
-The guide's handler takes the payload (``func([]byte) error``); ours may take
-the whole :class:`Delivery` instead. The first parameter's annotation says
-which; a payload handler is wrapped into a delivery handler there, so the
-consume path never asks again.
+The broker-neutral reading lives in :mod:`lbtoolkit.plugins._messaging`; this
+module only names the RabbitMQ subscription in the error a refused handler gets.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
-import typing
-from collections.abc import Awaitable, Callable
-
-from lbtoolkit._names import qualified_name
-from lbtoolkit.plugins.rabbitmq._delivery import Delivery
+from lbtoolkit.plugins import _messaging
+from lbtoolkit.plugins._messaging import BytesHandler, Handler
 from lbtoolkit.plugins.rabbitmq._errors import RabbitMQHandlerError
 
 __all__ = ["BytesHandler", "Handler", "as_delivery_handler"]
-
-Handler = Callable[[Delivery], Awaitable[object]]
-"""An async function taking a :class:`Delivery`; raising means "not processed"."""
-
-BytesHandler = Callable[[bytes], Awaitable[object]]
-"""An async function taking the payload, as the guide's ``func([]byte) error``."""
-
-_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-_EMPTY = inspect.Parameter.empty
 
 
 def as_delivery_handler(handler: Handler | BytesHandler, owner: str, subject: str) -> Handler:
@@ -35,55 +19,8 @@ def as_delivery_handler(handler: Handler | BytesHandler, owner: str, subject: st
     ``owner`` and ``subject`` (``service/event``) name the subscription when
     ``handler`` is refused with :class:`RabbitMQHandlerError`.
     """
-    first = _first_parameter(handler)
-    annotation = _EMPTY if first is None else _annotation(handler, first)
-    shape = _shape(annotation)
-    if shape is Delivery:
-        return typing.cast("Handler", handler)
-    if shape is bytes:
-        on_payload = typing.cast("BytesHandler", handler)
 
-        async def on_delivery(delivery: Delivery) -> object:
-            return await on_payload(delivery.data)
+    def refuse(name: str, problem: str) -> RabbitMQHandlerError:
+        return RabbitMQHandlerError(owner, subject, name, problem)
 
-        return on_delivery
-    if first is None:
-        problem = "it takes no positional parameter"
-    elif annotation is _EMPTY:
-        problem = f"its first parameter {first.name!r} has no annotation"
-    else:
-        problem = f"its first parameter {first.name!r} is annotated {_type_name(annotation)}"
-    raise RabbitMQHandlerError(owner, subject, _type_name(handler), problem)
-
-
-def _first_parameter(handler: Callable[..., object]) -> inspect.Parameter | None:
-    try:
-        parameters = inspect.signature(handler).parameters.values()
-    except (TypeError, ValueError):
-        return None
-    return next((p for p in parameters if p.kind in _POSITIONAL), None)
-
-
-def _annotation(handler: Callable[..., object], parameter: inspect.Parameter) -> object:
-    """The parameter's annotation, resolved when it can be (text when it cannot)."""
-    target: object = handler.func if isinstance(handler, functools.partial) else handler
-    if not (inspect.isfunction(target) or inspect.ismethod(target)):
-        target = getattr(target, "__call__", target)  # noqa: B004 - an instance's own __call__
-    try:
-        hints = typing.get_type_hints(target)
-    except (NameError, TypeError):
-        # A name imported for type checking only: the annotation stays text.
-        hints = {}
-    return hints.get(parameter.name, parameter.annotation)
-
-
-def _shape(annotation: object) -> object:
-    """``bytes``, ``Delivery`` or None, from an annotation resolved or left as text."""
-    if isinstance(annotation, str):
-        return {"bytes": bytes, "Delivery": Delivery}.get(annotation.rpartition(".")[2])
-    return annotation if annotation is bytes or annotation is Delivery else None
-
-
-def _type_name(value: object) -> str:
-    """An annotation left as text is shown as written."""
-    return value if isinstance(value, str) else qualified_name(value)
+    return _messaging.as_delivery_handler(handler, refuse)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from aio_pika import ExchangeType
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 
-from lbtoolkit.plugins.rabbitmq._delivery import Delivery, retries_of, retry_copy
+from lbtoolkit.plugins.rabbitmq._delivery import delivery_of, retries_of, retry_copy
 from lbtoolkit.plugins.rabbitmq._handlers import Handler
 
 if TYPE_CHECKING:
@@ -154,7 +154,7 @@ class Subscription:
         if task is not None:
             running.add(task)
         try:
-            delivery = Delivery.of(message, self.service, self.event)
+            delivery = delivery_of(message, self.service, self.event)
             try:
                 await self._handler(delivery)
             except Exception:  # noqa: BLE001 - any handler error means "not processed"
