@@ -8,7 +8,7 @@ and the servers: both register providers, neither imports the other for it.
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar, get_type_hints
 
@@ -18,7 +18,7 @@ from dishka.exceptions import InvalidGraphError, NoFactoryError
 from lbtoolkit._exceptions import LbToolkitError
 from lbtoolkit._names import qualified_name
 
-__all__ = ["DependencyError", "Injector", "Scope", "returned_type"]
+__all__ = ["DependencyError", "Injector", "NotProvidedError", "Scope", "returned_type"]
 
 T = TypeVar("T")
 
@@ -43,12 +43,32 @@ class DependencyError(LbToolkitError, LookupError):
         )
 
 
+class NotProvidedError(LbToolkitError, LookupError):
+    """``override`` named a type that nothing in the service provides."""
+
+    def __init__(self, requested: str, provided: Sequence[str]) -> None:
+        super().__init__(requested, provided)
+        self.requested = requested
+        self.provided = tuple(provided)
+
+    def __str__(self) -> str:
+        listed = ", ".join(self.provided) or "nothing"
+        return (
+            f"cannot override {self.requested}: nothing in this service provides it. "
+            f"Provided: {listed}. Hint: pass the type the plugin, package or value was "
+            "provided as (a generated plugin's Protocol, such as MailPlugin)"
+        )
+
+
 class Injector:
     """Collects providers while the service is built; builds the container at start."""
 
     def __init__(self) -> None:
         self._provider = Provider(scope=Scope.APP)
         self._container: AsyncContainer | None = None
+        # Factories registered by ``override``: the start order keeps reading the
+        # dependencies of the provider they replaced.
+        self._overrides: set[int] = set()
 
     def provide(
         self,
@@ -66,6 +86,35 @@ class Injector:
     def provide_value(self, value: object, provides: Any) -> None:
         """Register an existing object under ``provides``."""
         self.provide(lambda: value, provides=provides)
+
+    def provides(self, key: Any) -> bool:
+        """Whether a provider (or an alias) for ``key`` has been registered."""
+        return any(f.provides.type_hint == key for f in self._provider.factories) or any(
+            a.provides.type_hint == key for a in self._provider.aliases
+        )
+
+    def provided_types(self) -> list[str]:
+        """The names of the types registered so far, sorted; for error messages."""
+        hints = [f.provides.type_hint for f in self._provider.factories]
+        hints += [a.provides.type_hint for a in self._provider.aliases]
+        return sorted({_type_name(hint) for hint in hints if not _is_marker(hint)})
+
+    def override(self, provides: Any, value: object) -> None:
+        """Resolve ``provides`` to ``value`` instead of what registered it before.
+
+        dishka lets a later provider of a type replace an earlier one; marking it
+        as an override makes that explicit, and the replaced provider's own
+        dependencies are no longer resolved. Raises ``NotProvidedError`` when
+        nothing provides ``provides``.
+        """
+        if self._container is not None:
+            msg = "providers cannot be overridden after the service has started"
+            raise RuntimeError(msg)
+        if not self.provides(provides):
+            raise NotProvidedError(_type_name(provides), self.provided_types())
+        known = len(self._provider.factories)
+        self._provider.provide(lambda: value, provides=provides, scope=Scope.APP, override=True)
+        self._overrides.update(id(f) for f in self._provider.factories[known:])
 
     def provide_call(self, function: Callable[..., object]) -> type:
         """Register ``function`` so its parameters are checked with the graph.
@@ -113,6 +162,23 @@ class Injector:
             raise RuntimeError(msg)
         self._provider.alias(source=source, provides=provides)
 
+    def dependency_graph(self) -> dict[Any, list[Any]]:
+        """Each type provided -> the types its provider takes (the latest registration wins).
+
+        Read before or after the container is built, to order what depends on what.
+        An overridden type keeps the dependencies of the provider it replaced, so a
+        replacement takes the original's place in the start order.
+        """
+        graph: dict[Any, list[Any]] = {}
+        for factory in self._provider.factories:
+            if id(factory) in self._overrides:
+                continue
+            needs = [*factory.dependencies, *factory.kw_dependencies.values()]
+            graph[factory.provides.type_hint] = [key.type_hint for key in needs]
+        for alias in self._provider.aliases:
+            graph[alias.provides.type_hint] = [alias.source.type_hint]
+        return graph
+
     def build(self) -> AsyncContainer:
         """Build and validate the container; raise ``DependencyError`` naming the gap."""
         if self._container is None:
@@ -156,6 +222,11 @@ def _type_name(hint: object) -> str:
     if isinstance(hint, type):
         return qualified_name(hint)
     return repr(hint)
+
+
+def _is_marker(hint: object) -> bool:
+    # The types ``provide_call`` makes up for invokes: nothing a user could override.
+    return isinstance(hint, type) and hint.__name__.startswith("Invoke[")
 
 
 def returned_type(constructor: Callable[..., object], role: str = "constructor") -> Any:

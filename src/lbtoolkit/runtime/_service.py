@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dishka import Scope
 from pydantic import BaseModel
@@ -18,18 +18,33 @@ from lbtoolkit._names import qualified_name
 from lbtoolkit.client import ChannelPool
 from lbtoolkit.config import ConfigController
 from lbtoolkit.runtime._components import PackageManager, PluginManager
-from lbtoolkit.runtime._errors import HelpShown, StartInterruptedError, StopError
+from lbtoolkit.runtime._errors import (
+    HelpShown,
+    LifecycleStateError,
+    StartInterruptedError,
+    StopError,
+)
 from lbtoolkit.runtime._help import help_requested, render_help
 from lbtoolkit.runtime._hooks import Hook, check_signature
+from lbtoolkit.runtime._lifecycle import State
 from lbtoolkit.runtime._logging import configure_logging
 from lbtoolkit.runtime._runtime import Meta, Runtime
 from lbtoolkit.runtime._settings import ServiceSettings
+from lbtoolkit.runtime._supervisor import Supervisor
+from lbtoolkit.runtime._waves import plan_waves
+from lbtoolkit.runtime._workers import serve_as_worker, worker_number
 from lbtoolkit.server import ServerManager
 from lbtoolkit.tools import Metrics, Probes, Tools, Traces
+
+if TYPE_CHECKING:
+    # Read by type checkers only: a Protocol (a generated plugin type) is accepted
+    # where ``type[T]`` would take concrete classes alone.
+    from typing_extensions import TypeForm
 
 __all__ = ["Service", "new_service"]
 
 HookFunction = Callable[[], Awaitable[object] | object]
+T = TypeVar("T")
 
 
 def new_service(
@@ -135,6 +150,49 @@ class Service:
         """Make a constructor's result injectable (``Scope.REQUEST``: fresh per request)."""
         self.runtime.injector.provide(constructor, provides=provides, scope=scope)
 
+    def override(self, provides: TypeForm[T], value: T) -> None:
+        """Before start, make ``value`` what is injected as ``provides``, in place of
+        the plugin, package or provided value registered for it.
+
+        A replaced plugin or package is never built (or, built already by the
+        generated code, never started, and its health checks are withdrawn);
+        ``value``'s own hooks run in its place, under its name, start budget and
+        wave. Raises ``LifecycleStateError`` once the start has begun, and
+        ``NotProvidedError`` (listing what is provided) when nothing provides
+        ``provides``.
+        """
+        state = self.runtime.lifecycle.state
+        if state is not State.CREATED:
+            raise LifecycleStateError(
+                f"override {qualified_name(provides)}",
+                state.value,
+                "override dependencies before start(), on the service built for the test",
+            )
+        if (
+            isinstance(provides, type)
+            and not getattr(provides, "_is_protocol", False)
+            and not isinstance(value, provides)
+        ):
+            msg = (
+                f"cannot override {qualified_name(provides)} with a "
+                f"{qualified_name(type(value))}, which is no subclass of it"
+            )
+            raise TypeError(msg)
+        for manager in (self.runtime.plugin, self.runtime.package):
+            if manager.provides(provides):
+                for original in manager.override(provides, value):
+                    self._withdraw_checks(original)
+                return
+        self.runtime.injector.override(provides, value)
+
+    def _withdraw_checks(self, original: object) -> None:
+        """Drop the health checks a replaced plugin registered when it was built."""
+        probes = self.runtime.tools.probes
+        for kind in ("liveness", "readiness"):
+            for check in probes.checks(kind):
+                if getattr(check.fn, "__self__", None) is original:
+                    probes.remove_check(check.name, check.kind)
+
     def invoke(self, function: Callable[..., object]) -> None:
         """Call ``function`` at start, after the packages' ``pre_start``, with its dependencies."""
         marker = self.runtime.injector.provide_call(function)
@@ -155,6 +213,31 @@ class Service:
     def register_on_stop_sync_hook(self, fn: HookFunction) -> None:
         """Run ``fn`` at stop, in order, before the concurrent stop hooks."""
         self.runtime.lifecycle.user.on_stop_sync.append(_user_hook(fn, "on_stop_sync"))
+
+    async def plan_waves(self) -> tuple[list[list[str]], list[list[str]]]:
+        """The start waves of the plugins and of the packages, without starting.
+
+        Each wave lists its members as the lifecycle names them (``plugin
+        "cache"``); stop runs them in reverse. It validates the dependency graph
+        and builds the plugins and packages (constructors never connect:
+        connecting belongs to ``pre_start``), but runs no hook; the service can
+        still be started afterwards, with the same instances. Raises
+        ``DependencyError``, ``PluginConstructionError`` or
+        ``DependencyCycleError`` as the start would.
+        """
+        runtime = self.runtime
+        if runtime.lifecycle.state is not State.CREATED:
+            raise LifecycleStateError("plan the start order", runtime.lifecycle.state.value)
+        runtime.injector.build()
+        await runtime.plugin.build()
+        await runtime.package.build()
+        plugin_waves, package_waves = plan_waves(
+            runtime.plugin.nodes(), runtime.package.nodes(), runtime.injector.dependency_graph()
+        )
+        return (
+            [[c.owner for c in wave] for wave in plugin_waves],
+            [[c.owner for c in wave] for wave in package_waves],
+        )
 
     # -- lifecycle -----------------------------------------------------------
     async def start(self) -> None:
@@ -190,8 +273,16 @@ class Service:
             getattr(settings, "log_level", "INFO"),
             getattr(settings, "log_format", "text"),
         )
+        # {PREFIX}_WORKERS > 1: this process supervises workers, each this program again.
+        workers = getattr(settings, "workers", 1)
+        if worker_number() is not None:
+            serve = serve_as_worker(self.runtime, self._serve)
+        elif workers > 1 and not help_requested(self.runtime.argv):
+            return Supervisor(self.runtime, workers).run()
+        else:
+            serve = self._serve()
         try:
-            return asyncio.run(self._serve())
+            return asyncio.run(serve)
         except KeyboardInterrupt:
             return 130
 

@@ -9,8 +9,17 @@ from __future__ import annotations
 
 from lbtoolkit._public import export
 from lbtoolkit.plugins import build_test_plugin, new_test_runtime
+from lbtoolkit.runtime import NotProvidedError
+from lbtoolkit.testing._override import override
 from lbtoolkit.testing._runtime import open_plugin, open_service
 
-__all__ = ["build_test_plugin", "new_test_runtime", "open_plugin", "open_service"]
+__all__ = [
+    "NotProvidedError",
+    "build_test_plugin",
+    "new_test_runtime",
+    "open_plugin",
+    "open_service",
+    "override",
+]
 
 export(__name__, __all__)
