@@ -1,4 +1,4 @@
-"""``make demo`` hands its process to the service: a SIGTERM to it stops the demo cleanly."""
+"""``make demo`` hands its process to the demo runner: SIGTERM to it stops both services."""
 
 from __future__ import annotations
 
@@ -33,17 +33,17 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _read_until(lines: queue.Queue[str], marker: str, timeout: float) -> str:
+def _read_until(lines: queue.Queue[str], markers: tuple[str, ...], timeout: float) -> str:
     seen = ""
     deadline = time.monotonic() + timeout
-    while marker not in seen:
+    while not all(marker in seen for marker in markers):
         left = deadline - time.monotonic()
-        assert left > 0, f"no {marker!r} within {timeout}s; output so far:\n{seen}"
+        assert left > 0, f"not all of {markers} within {timeout}s; output so far:\n{seen}"
         try:
             line = lines.get(timeout=left)
         except queue.Empty:
             continue
-        assert line, f"output ended before {marker!r}:\n{seen}"
+        assert line, f"output ended before {markers}:\n{seen}"
         seen += line
     return seen
 
@@ -61,12 +61,25 @@ def _children(pid: int) -> list[int]:
 
 @pytest.mark.integration
 def test_sigterm_to_the_process_make_demo_started_frees_its_ports() -> None:
-    grpc_port, http_port, probes_port = _free_ports(3)
+    ports = dict(
+        zip(
+            (
+                "USERS_USERS_GRPC_SERVER_PORT",
+                "USERS_USERS_SERVER_PORT",
+                "USERS_PROBES_SERVER_PORT",
+                "USERS_WS_SERVER_PORT",
+                "NOTIFIER_NOTIFIER_GRPC_SERVER_PORT",
+                "NOTIFIER_NOTIFIER_SERVER_PORT",
+                "NOTIFIER_PROBES_SERVER_PORT",
+                "NOTIFIER_MAIL_PORT",
+            ),
+            _free_ports(8),
+            strict=True,
+        )
+    )
     environment = {
         **os.environ,
-        "DEMO_GREETER_GRPC_SERVER_PORT": str(grpc_port),
-        "DEMO_GREETER_SERVER_PORT": str(http_port),
-        "DEMO_PROBES_SERVER_PORT": str(probes_port),
+        **{name: str(port) for name, port in ports.items()},
         "PYTHONUNBUFFERED": "1",
     }
     make = subprocess.Popen(
@@ -82,18 +95,20 @@ def test_sigterm_to_the_process_make_demo_started_frees_its_ports() -> None:
     pump = threading.Thread(target=_pump, args=(make.stdout, lines), daemon=True)
     pump.start()
     try:
-        _read_until(lines, "demo is running", timeout=60)
-        (service,) = _children(make.pid)
-        assert Path(f"/proc/{service}/cmdline").read_bytes().split(b"\0")[1:3] == [
-            b"-m",
-            b"greeter_demo",
-        ]
-        assert all(_listening(port) for port in (grpc_port, http_port, probes_port))
+        _read_until(lines, ("users is running", "notifier is running"), timeout=90)
+        (runner,) = _children(make.pid)
+        assert (
+            Path(f"/proc/{runner}/cmdline")
+            .read_bytes()
+            .split(b"\0")[1]
+            .endswith(b"scripts/demo.py")
+        )
+        assert all(_listening(port) for port in ports.values())
 
-        os.kill(service, signal.SIGTERM)
+        os.kill(runner, signal.SIGTERM)
 
-        assert make.wait(timeout=30) == 0
-        assert not any(_listening(port) for port in (grpc_port, http_port, probes_port))
+        assert make.wait(timeout=60) == 0
+        assert not any(_listening(port) for port in ports.values())
     finally:
         if make.poll() is None:
             os.killpg(make.pid, signal.SIGKILL)

@@ -1,0 +1,1 @@
+"""The notifier example: a welcome mail for every user the users example creates."""
