@@ -33,14 +33,15 @@ $(LOCKED): $(UV) uv.lock pyproject.toml
 lock: $(UV)
 	$(UV) lock --upgrade
 
+# The local servers the tests use, and the headless browser of the /docs tests.
 services:
-	bash scripts/ensure-services.sh postgres redis rabbitmq
+	bash scripts/ensure-services.sh postgres redis rabbitmq nats
+	bash scripts/ensure-browser.sh
 
 # `exec` hands the recipe's process to Python, so a SIGTERM sent to the PID
 # make started reaches the service itself.
 demo: $(SYNC)
-	bash scripts/ensure-services.sh redis
-	PYTHONPATH=examples/demo exec $(BIN)/python -m greeter_demo
+	PYTHONPATH=examples/users:examples/notifier exec $(BIN)/python scripts/demo.py
 
 lint: $(SYNC)
 	$(BIN)/ruff check .

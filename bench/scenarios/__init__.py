@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from bench.harness.scenario import Scenario
-from bench.scenarios import codegen, di, grpc_unary, http_unary, plugins, startup
+from bench.scenarios import (
+    cli,
+    codegen,
+    di,
+    grpc_unary,
+    http_unary,
+    nats_broker,
+    plugins,
+    startup,
+    validation,
+    waves,
+    workers,
+)
 
 __all__ = ["SCENARIOS"]
 
@@ -11,7 +23,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     grpc_unary.SCENARIO,
     http_unary.SCENARIO,
     plugins.SCENARIO,
+    nats_broker.SCENARIO,
     startup.SCENARIO,
     di.SCENARIO,
     codegen.SCENARIO,
+    waves.SCENARIO,
+    workers.SCENARIO,
+    validation.SCENARIO,
+    cli.SCENARIO,
 )

@@ -9,7 +9,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["export"]
+__all__ = ["export", "promise"]
+
+# (package, name) -> the shallower package that re-exports the name lazily
+# (PEP 562), so it is renamed even before that package's attribute is read.
+_PROMISED: dict[tuple[str, str], str] = {}
+
+
+def promise(home: str, sources: Iterable[tuple[str, str]]) -> None:
+    """Declare that ``home`` re-exports each ``(package, name)`` of ``sources`` lazily."""
+    for package, name in sources:
+        _PROMISED[package, name] = home
 
 
 def export(package: str, names: Iterable[str]) -> None:
@@ -28,8 +38,9 @@ def export(package: str, names: Iterable[str]) -> None:
         module = getattr(value, "__module__", None)
         if not isinstance(value, type | types.FunctionType):
             continue
-        if isinstance(module, str) and _is_ours(module) and _closer(package, module):
-            value.__module__ = package
+        home = _PROMISED.get((package, name), package)
+        if isinstance(module, str) and _is_ours(module) and _closer(home, module):
+            value.__module__ = home
 
 
 def _is_ours(module: str) -> bool:

@@ -33,15 +33,18 @@ from lbtoolkit.config import (
     env,
 )
 from lbtoolkit.runtime import (
+    DependencyCycleError,
     DependencyError,
     HookNameError,
     HookSignatureError,
+    HookTimeoutError,
     LifecycleStateError,
     MisnamedHook,
     PluginConstructionError,
     ServiceSettings,
     StartError,
     StartInterruptedError,
+    StartTimeoutError,
     StopError,
 )
 from lbtoolkit.server.http import PayloadTooLargeError, TranscodeError
@@ -135,6 +138,22 @@ def lifecycle_state_error() -> BaseException:
     return LifecycleStateError("start", "started")
 
 
+def dependency_cycle_error() -> BaseException:
+    path = ['plugin "cache"', 'plugin "pgsql"', 'plugin "cache"']
+    return DependencyCycleError(path, ["depends_on PgsqlPlugin", "constructor takes CachePlugin"])
+
+
+def hook_timeout_error() -> BaseException:
+    return HookTimeoutError(
+        'plugin "pgsql"', "pre_start", 30.0, 30.0021, "MYSERVICE_PGSQL_START_TIMEOUT"
+    )
+
+
+def start_timeout_error() -> BaseException:
+    running = ['plugin "pgsql" pre_start', 'plugin "redis" pre_start']
+    return StartTimeoutError(60.0, 60.0004, running, "MYSERVICE_START_TIMEOUT")
+
+
 def payload_too_large_error() -> BaseException:
     return PayloadTooLargeError(4 * 1024 * 1024)
 
@@ -155,6 +174,9 @@ BUILDERS: dict[str, Callable[[], BaseException]] = {
     "StartInterruptedError": start_interrupted_error,
     "PluginConstructionError": plugin_construction_error,
     "LifecycleStateError": lifecycle_state_error,
+    "DependencyCycleError": dependency_cycle_error,
+    "HookTimeoutError": hook_timeout_error,
+    "StartTimeoutError": start_timeout_error,
     "PayloadTooLargeError": payload_too_large_error,
     "TranscodeError": transcode_error,
 }

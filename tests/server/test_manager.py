@@ -157,6 +157,16 @@ def test_a_spec_answered_twice_is_an_error() -> None:
         app.server.set_service(Both, spec=PING)
 
 
+async def test_a_service_served_over_http_only_takes_its_implementation() -> None:
+    http_only = dataclasses.replace(PING, servers=(ServerKind.HTTP,))
+    app = new_app()
+    app.server.declare(http_only)
+    app.server.set_service(Both)
+    async with open_service(app):
+        served: object = await app.runtime.injector.get(PingRpcServer)
+    assert isinstance(served, Both)
+
+
 def test_set_service_before_declare_is_an_error() -> None:
     with pytest.raises(ImplementationError, match="no service is declared yet"):
         new_app().server.set_service(Both)

@@ -50,6 +50,21 @@ async def test_a_failing_readiness_check_leaves_liveness_true(server: ProbesServ
     )
 
 
+async def test_a_check_that_is_not_critical_reports_without_failing_the_probe(
+    server: ProbesServer,
+) -> None:
+    server.probes.register_check("cache", "readiness", lambda: 1 / 0, critical=False)
+    server.probes.register_check("db", "readiness", lambda: None)
+    server.probes.started = True
+    readiness = await get(server.port, "/_healthz/readiness")
+    assert (readiness.status_code, readiness.json()) == (
+        200,
+        {"cache": "degraded: ZeroDivisionError: division by zero", "db": "ok"},
+    )
+    server.probes.register_check("broker", "readiness", lambda: 1 / 0)
+    assert (await get(server.port, "/_healthz/readiness")).status_code == 503
+
+
 async def test_a_slow_check_times_out_without_holding_the_probe(server: ProbesServer) -> None:
     server.probes.register_check("db", "readiness", lambda: asyncio.sleep(10), timeout=0.05)
     server.probes.started = True

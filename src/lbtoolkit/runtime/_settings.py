@@ -6,7 +6,7 @@ import logging
 import re
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator
+from pydantic import BaseModel, BeforeValidator, Field
 
 from lbtoolkit.config import (
     NonNegativeDuration,
@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 __all__ = ["ServiceSettings", "check_environment", "unread_variables"]
 
 log = logging.getLogger("lbtoolkit.config")
+
+# Beyond the cores of any machine one process per core would fill.
+MAX_WORKERS = 64
 
 
 class ServiceSettings(BaseModel):
@@ -49,6 +52,24 @@ class ServiceSettings(BaseModel):
         default="0s",
         comment="Time servers keep serving after readiness turns false at stop, so load "
         "balancers notice first (counted in SHUTDOWN_TIMEOUT)",
+    )
+    start_timeout: PositiveDuration = env(
+        "START_TIMEOUT",
+        default="60s",
+        comment="Time the whole start may take (constructors, hooks, servers) before it is "
+        "cancelled and what started is stopped again",
+    )
+    validation_enabled: bool = env(
+        "VALIDATION_ENABLED",
+        default=True,
+        comment="Check each request against its message's validation rules (buf.validate) "
+        "before the handler runs, on every transport",
+    )
+    workers: Annotated[int, Field(ge=1, le=MAX_WORKERS)] = env(
+        "WORKERS",
+        default=1,
+        comment="Worker processes serving the same ports (1: the service runs alone, "
+        "without a supervisor)",
     )
     strict_env: bool = env(
         "STRICT_ENV",

@@ -53,7 +53,8 @@ class ServerContext:
     """All the servers of one service may know of it.
 
     ``name`` names the servers and their variables; ``channels`` lets proxied
-    methods call other services.
+    methods call other services; ``validation`` (``{PREFIX}_VALIDATION_ENABLED``)
+    whether requests are checked against their validation rules.
     """
 
     name: str
@@ -61,6 +62,7 @@ class ServerContext:
     injector: Injector
     tools: Tools
     channels: ChannelPool
+    validation: bool = True
 
 
 class ServerManager:
@@ -100,6 +102,9 @@ class ServerManager:
         Generated ``new_<service>_service`` constructors call this.
         """
         self._specs.append(spec)
+        # Every transport answers with the one implementation the registry holds,
+        # an HTTP-only service's as much as a gRPC one's.
+        self._services.add(spec)
         if spec.uses(ServerKind.GRPC):
             self._grpc_server().add_service(spec)
         # WebSocket endpoints are upgraded HTTP requests: the HTTP server carries them.
@@ -163,6 +168,7 @@ class ServerManager:
                 tools=context.tools,
                 injector=context.injector,
                 services=self._services,
+                validation=context.validation,
             )
             self.add(self._grpc)
         return self._grpc
@@ -179,6 +185,7 @@ class ServerManager:
                 tools=context.tools,
                 injector=context.injector,
                 channels=context.channels,
+                validation=context.validation,
             )
             self.add(self._http)
         return self._http

@@ -89,6 +89,7 @@ def test_help_lists_the_guides_names_only() -> None:
             "WRITE_TIMEOUT",
             "POOL_SIZE",
             "CLUSTER_MODE",
+            "REQUIRED",
         )
     ]
     assert [n for n in names if n.startswith("MYSERVICE_SESSION_CACHE_")] == expected
@@ -116,7 +117,8 @@ def test_info_prints_values_with_the_password_masked(capsys: pytest.CaptureFixtu
         "  MYSERVICE_SESSION_CACHE_READ_TIMEOUT  = 3\n"
         "  MYSERVICE_SESSION_CACHE_WRITE_TIMEOUT = 3\n"
         "  MYSERVICE_SESSION_CACHE_POOL_SIZE     = 10\n"
-        "  MYSERVICE_SESSION_CACHE_CLUSTER_MODE  = false"
+        "  MYSERVICE_SESSION_CACHE_CLUSTER_MODE  = false\n"
+        "  MYSERVICE_SESSION_CACHE_REQUIRED      = true"
     )
 
 

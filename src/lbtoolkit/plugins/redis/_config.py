@@ -64,6 +64,12 @@ class Config(BaseModel):
     cluster_mode: bool = env(
         "CLUSTER_MODE", default=False, comment="Enable cluster mode", aliases=("CLUSTER",)
     )
+    required: bool = env(
+        "REQUIRED",
+        default=True,
+        comment="Whether an outage makes the service not ready (false: readiness shows it as "
+        "degraded and stays ready, for a cache the service can do without)",
+    )
 
 
 @dataclass(frozen=True, slots=True)

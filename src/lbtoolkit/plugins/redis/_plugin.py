@@ -114,9 +114,14 @@ class _RedisPlugin:
         self._client_name = re.sub(r"\s+", "_", f"{runtime.meta.name}.{self._prefix}")
         self._client: Redis | RedisCluster | None = None
         # Readiness only: a Redis outage should take the replica out of
-        # rotation, not have it restarted as the Go plugin's liveness check would.
+        # rotation (unless REQUIRED=false), not have it restarted as the Go
+        # plugin's liveness check would.
         runtime.tools.probes.register_check(
-            self._prefix, "readiness", self._check, timeout=CHECK_TIMEOUT
+            self._prefix,
+            "readiness",
+            self._check,
+            timeout=CHECK_TIMEOUT,
+            critical=self._config.required,
         )
         self._outage = runtime.tools.outages.register(
             self._prefix,

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from lbtoolkit._public import export
 from lbtoolkit.tools.probes._registry import (
+    DEGRADED,
     Check,
     CheckKind,
     DuplicateCheckError,
     Probes,
     ReadinessListener,
+    healthy,
 )
 from lbtoolkit.tools.probes._server import Endpoint, ProbesServer
 from lbtoolkit.tools.probes._sharing import (
@@ -27,6 +29,7 @@ from lbtoolkit.tools.probes._sharing import (
 
 __all__ = [
     "DEFAULT_PROBES_PORT",
+    "DEGRADED",
     "Check",
     "CheckKind",
     "DuplicateCheckError",
@@ -38,6 +41,7 @@ __all__ = [
     "ProbesEndpoint",
     "ProbesServer",
     "ReadinessListener",
+    "healthy",
 ]
 
 export(__name__, __all__)

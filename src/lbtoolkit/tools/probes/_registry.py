@@ -11,11 +11,28 @@ from dataclasses import dataclass
 
 from lbtoolkit._exceptions import LbToolkitError
 
-__all__ = ["Check", "CheckKind", "DuplicateCheckError", "Probes", "ReadinessListener"]
+__all__ = [
+    "DEGRADED",
+    "Check",
+    "CheckKind",
+    "DuplicateCheckError",
+    "Probes",
+    "ReadinessListener",
+    "healthy",
+]
 
 log = logging.getLogger("lbtoolkit.probes")
 
 CheckFunction = Callable[[], Awaitable[object] | object]
+# What a failing check that is not critical reports: shown, but the probe stays healthy.
+DEGRADED = "degraded: "
+
+
+def healthy(result: str) -> bool:
+    """Whether one check's result keeps its probe healthy (``"ok"`` or degraded)."""
+    return result == "ok" or result.startswith(DEGRADED)
+
+
 ReadinessListener = Callable[[bool], None]
 
 
@@ -28,12 +45,17 @@ class CheckKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """A named check of one kind; ``fn`` raises (or times out) when unhealthy."""
+    """A named check of one kind; ``fn`` raises (or times out) when unhealthy.
+
+    A check that is not ``critical`` reports its failure as ``degraded: ...``
+    without failing the probe: a cache the service can do without.
+    """
 
     name: str
     kind: CheckKind
     fn: CheckFunction
     timeout: float
+    critical: bool = True
 
 
 class DuplicateCheckError(LbToolkitError, ValueError):
@@ -92,26 +114,33 @@ class Probes:
         fn: CheckFunction,
         *,
         timeout: float = 5.0,
+        critical: bool = True,
     ) -> None:
         """Add a check; ``fn`` returns normally when healthy and raises otherwise.
 
         ``kind`` is ``"readiness"`` for connectivity (a lost database takes the
         pod out of rotation) and ``"liveness"`` only for states a restart cures.
+        ``critical=False`` reports a failure without failing the probe.
         """
         check_kind = CheckKind(kind)
         if (name, check_kind) in self._checks:
             raise DuplicateCheckError(name, check_kind)
-        self._checks[name, check_kind] = Check(name, check_kind, fn, timeout)
+        self._checks[name, check_kind] = Check(name, check_kind, fn, timeout, critical)
 
     def checks(self, kind: CheckKind | str) -> list[Check]:
         """The registered checks of ``kind``, in registration order."""
         wanted = CheckKind(kind)
         return [c for c in self._checks.values() if c.kind == wanted]
 
+    def remove_check(self, name: str, kind: CheckKind | str) -> None:
+        """Withdraw a check (a plugin replaced before start); unknown ones are ignored."""
+        self._checks.pop((name, CheckKind(kind)), None)
+
     async def run(self, kind: CheckKind | str) -> dict[str, str]:
         """Run the checks of ``kind`` concurrently, each within its timeout.
 
-        Returns ``{name: "ok" | error text}``; readiness also reports the
+        Returns ``{name: "ok" | error text}`` (``"degraded: ..."`` for a check
+        that is not critical, see :func:`healthy`); readiness also reports the
         lifecycle itself under ``"lifecycle"`` until the service has started.
         """
         checks = self.checks(kind)
@@ -123,6 +152,11 @@ class Probes:
 
 
 async def _run_one(check: Check) -> str:
+    result = await _outcome(check)
+    return result if check.critical or result == "ok" else DEGRADED + result
+
+
+async def _outcome(check: Check) -> str:
     async def call() -> None:
         result = check.fn()
         if inspect.isawaitable(result):

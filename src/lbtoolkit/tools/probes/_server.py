@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from lbtoolkit.tools._listen import listen_tcp
 from lbtoolkit.tools._uvicorn import start_server
-from lbtoolkit.tools.probes._registry import CheckKind
+from lbtoolkit.tools.probes._registry import CheckKind, healthy
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -43,7 +43,8 @@ _JSON = "application/json; charset=utf-8"
 class ProbesServer:
     """``GET`` liveness and readiness paths (JSON ``{check: "ok" | error}``) and metrics.
 
-    A probe answers 200 when every check says ``"ok"`` and 503 otherwise;
+    A probe answers 200 when every check says ``"ok"`` (or ``"degraded: ..."``,
+    a failing check that is not critical) and 503 otherwise;
     readiness also fails until the lifecycle has started and from the moment
     stop begins (the ``"lifecycle"`` entry).
     """
@@ -97,9 +98,9 @@ class ProbesServer:
 
     async def _probe(self, kind: CheckKind) -> Response:
         report = await self.probes.run(kind)
-        healthy = all(result == "ok" for result in report.values())
+        is_healthy = all(healthy(result) for result in report.values())
         body = json.dumps(report, sort_keys=True)
-        return Response(body, status_code=200 if healthy else 503, media_type=_JSON)
+        return Response(body, status_code=200 if is_healthy else 503, media_type=_JSON)
 
     @property
     def port(self) -> int:

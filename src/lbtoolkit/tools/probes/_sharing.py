@@ -114,6 +114,8 @@ class ProbesEndpoint:
         self._grpc = grpc
         self._http = http
         self.shared_with: str | None = None
+        # A worker of several: its supervisor answers the probes and /metrics for all.
+        self.served_elsewhere = False
 
     @property
     def port(self) -> int:
@@ -126,7 +128,7 @@ class ProbesEndpoint:
     async def prepare(self, container: AsyncContainer) -> None:
         """Check the port against the other servers; share the HTTP server's if it is the same."""
         port = self.config.port
-        if port == 0:  # any free port: never the same as another server's
+        if port == 0 or self.served_elsewhere:  # port 0: never the same as another server's
             return
         grpc = self._grpc()
         if grpc is not None and not grpc.disabled and grpc.port == port:
@@ -141,7 +143,7 @@ class ProbesEndpoint:
         await self.server.prepare(container)
 
     async def start(self) -> None:
-        if self.shared_with is not None:
+        if self.shared_with is not None or self.served_elsewhere:
             return
         try:
             await self.server.start()
@@ -154,7 +156,7 @@ class ProbesEndpoint:
             ) from error
 
     async def stop(self, timeout: float) -> None:  # noqa: ASYNC109 - a drain deadline
-        if self.shared_with is None:
+        if self.shared_with is None and not self.served_elsewhere:
             await self.server.stop(timeout)
 
 
