@@ -117,6 +117,8 @@ def supervised(directory: Path, environ: dict[str, str] | None = None) -> Iterat
     directory.mkdir(parents=True, exist_ok=True)
     variables = {
         "PATH": os.environ["PATH"],
+        # Coverage measures the supervisor and its workers through these.
+        **{name: value for name, value in os.environ.items() if name.startswith("COVERAGE_")},
         "WORKERS_EVENTS": str(directory / "events"),
         "WORKERS_PROTOS": str(directory / "protos"),
         "LB_WORKERS": str(WORKERS),
