@@ -37,6 +37,7 @@ lock: $(UV)
 services:
 	bash scripts/ensure-services.sh postgres redis rabbitmq nats
 	bash scripts/ensure-browser.sh
+	bash scripts/ensure-etcd.sh
 
 # `exec` hands the recipe's process to Python, so a SIGTERM sent to the PID
 # make started reaches the service itself.

@@ -175,7 +175,12 @@ class Lifecycle:
         self.state = State.STARTED
         runtime.tools.probes.started = True
         self._settled.set()
-        log.info("service %s started in %.1f ms", runtime.meta.name, self.timeline.now() * 1e3)
+        log.info(
+            "service %s started in %.1f ms%s",
+            runtime.meta.name,
+            self.timeline.now() * 1e3,
+            _per_component(self.timeline),
+        )
 
     def _report_timeline(self) -> None:
         """The timeline as a table at DEBUG, and as spans when tracing is on."""
@@ -403,7 +408,9 @@ class Lifecycle:
         timeout = runtime.settings.shutdown_timeout.total_seconds()
         try:
             async with asyncio.timeout(timeout):
-                # Not ready, still serving: load balancers notice before servers refuse calls.
+                # Not ready, still serving: registries are left and load balancers
+                # notice before servers refuse calls.
+                await runtime.tools.probes.withdraw()
                 if was_ready and runtime.settings.drain_delay:
                     await asyncio.sleep(runtime.settings.drain_delay.total_seconds())
                 for step in steps:
@@ -474,3 +481,23 @@ async def _run_step(step: _Step, done: set[int], failures: list[tuple[str, BaseE
     else:
         for hook in step.hooks:
             await one(hook)
+
+
+def _per_component(timeline: Timeline) -> str:
+    """``: db 58.4 ms, cache 5.8 ms``: the time each plugin and package took to start.
+
+    One line says where a slow start went, without the DEBUG table.
+    """
+    took: dict[str, float] = {}
+    for record in sorted(timeline.records, key=lambda r: r.start):
+        kind, _, name = record.owner.partition(" ")
+        if kind == "plugin":
+            label = name.strip('"')
+        elif kind == "package":
+            label = record.owner
+        else:
+            continue
+        took[label] = took.get(label, 0.0) + record.duration
+    if not took:
+        return ""
+    return ": " + ", ".join(f"{label} {seconds * 1e3:.1f} ms" for label, seconds in took.items())

@@ -24,6 +24,7 @@ __all__ = [
 log = logging.getLogger("lbtoolkit.probes")
 
 CheckFunction = Callable[[], Awaitable[object] | object]
+Withdrawal = Callable[[], Awaitable[object]]
 # What a failing check that is not critical reports: shown, but the probe stays healthy.
 DEGRADED = "degraded: "
 
@@ -85,6 +86,7 @@ class Probes:
         self._checks: dict[tuple[str, CheckKind], Check] = {}
         self._started = False
         self._listeners: list[ReadinessListener] = []
+        self._withdrawals: list[Withdrawal] = []
 
     @property
     def started(self) -> bool:
@@ -106,6 +108,24 @@ class Probes:
     def add_readiness_listener(self, listener: ReadinessListener) -> None:
         """Call ``listener(started)`` whenever the lifecycle flips readiness."""
         self._listeners.append(listener)
+
+    def add_withdrawal(self, withdrawal: Withdrawal) -> None:
+        """Await ``withdrawal()`` at stop, once readiness is false and before servers drain.
+
+        The place to leave a service registry: clients move away while calls
+        are still answered. It runs within the shutdown timeout.
+        """
+        self._withdrawals.append(withdrawal)
+
+    async def withdraw(self) -> None:
+        """Run every withdrawal concurrently; a failing one is logged, the stop goes on."""
+        withdrawals, self._withdrawals = self._withdrawals, []
+        results = await asyncio.gather(*(w() for w in withdrawals), return_exceptions=True)
+        for withdrawal, result in zip(withdrawals, results, strict=True):
+            if isinstance(result, Exception):
+                log.error("withdrawal %r failed", withdrawal, exc_info=result)
+            elif isinstance(result, BaseException):
+                raise result
 
     def register_check(
         self,
