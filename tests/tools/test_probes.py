@@ -84,3 +84,24 @@ def test_listeners_hear_each_change_once_even_when_one_fails(
         probes.started = False
     assert heard == [True, False]
     assert sum("readiness listener" in r.getMessage() for r in caplog.records) == 2
+
+
+async def test_withdrawals_are_awaited_once_and_a_failing_one_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    probes = Probes()
+    ran: list[str] = []
+
+    async def leave_registry() -> None:
+        ran.append("registry")
+
+    async def broken() -> None:
+        ran.append("broken")
+        raise ConnectionError("etcd unreachable")
+
+    probes.add_withdrawal(leave_registry)
+    probes.add_withdrawal(broken)
+    await probes.withdraw()
+    await probes.withdraw()  # a second stop does not leave twice
+    assert sorted(ran) == ["broken", "registry"]
+    assert "etcd unreachable" in caplog.text
