@@ -1,0 +1,500 @@
+"""lbtoolkit against other Python frameworks: HTTP, gRPC, RabbitMQ, and a hello service's start."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import importlib.util
+import json
+import signal
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING
+
+from bench.harness.context import ROOT, WORK, Context, python_env
+from bench.harness.cpu import cpu_seconds, descendants, rss_mib
+from bench.harness.interleave import SLICE_SECONDS, interleaved
+from bench.harness.lbt import lbt_env, missing_server
+from bench.harness.load import LoadResult, h2load, wrk
+from bench.harness.procs import ServerProcess, free_port, pin, run_worker
+from bench.harness.results import Row, ScenarioResult
+from bench.harness.scenario import Scenario
+from bench.harness.stats import Summary
+from bench.scenarios.grpc_unary import FRAME, PATH, check_ping
+from bench.scenarios.http_unary import ENDPOINTS, check
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from bench.harness.interleave import Turns
+
+__all__ = ["SCENARIO"]
+
+# module -> the requirement of the `bench` dependency group that provides it
+REQUIRED = {
+    "fastapi": "fastapi",
+    "litestar": "litestar",
+    "msgspec": "msgspec (a dependency of litestar)",
+    "blacksheep": "blacksheep",
+    "granian": "granian",
+    "grpclib": "grpclib",
+    "faststream": "faststream[rabbit]",
+}
+
+LBT = "lbtoolkit"
+HTTP_CONNECTIONS = 64
+GRPC_CONCURRENCY = 16
+# Turns of one-second slices per endpoint: nine HTTP servers take turns, so the
+# scenario stays within its budget with fewer turns than the two-sided scenarios.
+MIN_TURNS = 2
+RABBIT_SECONDS = 2.0  # per side, publishing
+RABBIT_BATCHES = 3  # consumed batches per side
+GET, POST = "GET /v1/items/{id}", 'POST /v1/items (body: "*")'
+
+UVICORN, GRANIAN = "uvicorn", "granian"
+# label -> module serving the app on uvicorn (``module:app`` is the ASGI app for granian)
+HTTP_PEERS = {
+    "FastAPI": "bench.servers.fastapi_app",
+    "Litestar": "bench.servers.peer_litestar",
+    "BlackSheep": "bench.servers.peer_blacksheep",
+    "raw Starlette": "bench.servers.raw_starlette",
+}
+# (endpoint, peer label) -> the ratio lbtoolkit (on uvicorn) must reach, in requests per CPU-second
+HTTP_TARGETS = {
+    (GET, f"BlackSheep on {UVICORN}"): 1.0,
+    (GET, f"raw Starlette on {UVICORN}"): 1.5,
+    **{(POST, f"{peer} on {engine}"): 1.0 for peer in HTTP_PEERS for engine in (UVICORN, GRANIAN)},
+}
+GRPC_AIO, GRPCLIB = "raw grpc.aio", "grpclib"
+GRPC_TARGETS = {GRPC_AIO: 0.97}
+RABBIT_TARGET = 1.2
+HELLO_TARGETS = {"RSS": 1.0, "cold start": 1.0}
+
+
+def missing_packages() -> list[str]:
+    """The peers' requirements that are not installed in this interpreter."""
+    return [req for module, req in REQUIRED.items() if importlib.util.find_spec(module) is None]
+
+
+@dataclass(eq=False)  # hashed by identity
+class _Server:
+    """A server under load; records its CPU time per slice."""
+
+    label: str
+    process: ServerProcess
+    pids: list[int] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    requests: list[int] = field(default_factory=list)
+
+    @property
+    def port(self) -> int:
+        return self.process.port
+
+    def start(self, stack: contextlib.ExitStack) -> None:
+        stack.enter_context(self.process)
+        assert self.process.process is not None
+        # granian serves from a worker process: its time counts too.
+        self.pids = descendants(self.process.process.pid)
+
+    def measured(self, load: LoadResult, before: float) -> LoadResult:
+        self.cpu.append(cpu_seconds(self.pids) - before)
+        self.requests.append(load.requests)
+        return load
+
+
+def _http_servers(ctx: Context, result: ScenarioResult) -> list[_Server]:
+    servers = []
+    reason = missing_server("http", ctx.python)
+    if reason is not None:
+        result.notes.append(f"The lbtoolkit HTTP variant is left out: {reason}.")
+    else:
+        port = free_port()
+        env = lbt_env(grpc_port=free_port(), http_port=port, probes_port=free_port())
+        env["LBB_BENCH_GRPC_SERVER_DISABLED"] = "true"  # the HTTP server alone, as in http_unary
+        process = ServerProcess(
+            ctx, f"peers http {LBT}", "bench.servers.lbt_service", args=(), port=port, env=env
+        )
+        servers.append(_Server(f"{LBT} on {UVICORN}", process))
+    for peer, module in HTTP_PEERS.items():
+        port = free_port()
+        label = f"{peer} on {UVICORN}"
+        process = ServerProcess(ctx, f"peers http {label}", module, args=(str(port),), port=port)
+        servers.append(_Server(label, process))
+        port = free_port()
+        label = f"{peer} on {GRANIAN}"
+        args = (
+            *("--interface", "asgi", "--host", "127.0.0.1", "--port", str(port)),
+            *("--workers", "1", "--no-ws", "--log-level", "warning", f"{module}:app"),
+        )
+        process = ServerProcess(ctx, f"peers http {label}", "granian", args=args, port=port)
+        servers.append(_Server(label, process))
+    return servers
+
+
+def _wrk_script(text: str | None) -> Path | None:
+    """The wrk script of an endpoint (its method and body) in a file, if it needs one."""
+    if text is None:
+        return None
+    path = WORK / "peers-post.lua"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def _http_slice(ctx: Context, server: _Server, path: str, script: Path | None) -> LoadResult:
+    before = cpu_seconds(server.pids)
+    load = wrk(
+        ctx,
+        f"http://127.0.0.1:{server.port}{path}",
+        connections=HTTP_CONNECTIONS,
+        duration=SLICE_SECONDS,
+        script=script,
+    )
+    return server.measured(load, before)
+
+
+def _turns(ctx: Context) -> int:
+    return max(MIN_TURNS, ctx.repeats)
+
+
+def _rows_pair(
+    name: str,
+    ours: _Server,
+    theirs: _Server,
+    turns: Turns[_Server],
+    *,
+    what: str,
+    target: float | None,
+) -> list[Row]:
+    """Requests per second, and per CPU-second of the server (``target`` on the latter)."""
+    slices_ours, slices_theirs = turns.slices[ours], turns.slices[theirs]
+    per_cpu_ours = _per_cpu(ours, len(slices_ours))
+    per_cpu_theirs = _per_cpu(theirs, len(slices_theirs))
+    return [
+        Row(
+            scenario=name,
+            variant=f"{ours.label}, {what}",
+            baseline=f"{theirs.label}, {what}",
+            value=Summary.of(slices_ours),
+            baseline_value=Summary.of(slices_theirs),
+            unit="req/s",
+            higher_is_better=True,
+            turn_ratios=tuple(turns.ratios(ours, theirs)),
+        ),
+        Row(
+            scenario=name,
+            variant=f"{ours.label}, {what} (per server CPU-second)",
+            baseline=f"{theirs.label}, {what} (per server CPU-second)",
+            value=Summary.of(per_cpu_ours),
+            baseline_value=Summary.of(per_cpu_theirs),
+            unit="req/CPU-s",
+            higher_is_better=True,
+            target=target,
+            turn_ratios=tuple(a / b for a, b in zip(per_cpu_ours, per_cpu_theirs, strict=True)),
+        ),
+    ]
+
+
+def _per_cpu(server: _Server, count: int) -> list[float]:
+    """Requests per server CPU-second of each of the last ``count`` slices."""
+    pairs = zip(server.requests[-count:], server.cpu[-count:], strict=True)
+    # A slice whose server shows no CPU time at all did not run: kept finite, it stands out.
+    return [requests / max(seconds, 0.001) for requests, seconds in pairs]
+
+
+def _http(ctx: Context, result: ScenarioResult) -> None:
+    servers = _http_servers(ctx, result)
+    with contextlib.ExitStack() as stack:
+        for server in servers:
+            server.start(stack)
+            for endpoint in ENDPOINTS:
+                check(server, endpoint)  # type: ignore[arg-type]  # needs .label and .port only
+            wrk(
+                ctx,
+                f"http://127.0.0.1:{server.port}{ENDPOINTS[1].path}",
+                connections=HTTP_CONNECTIONS,
+                duration=max(1.0, ctx.warmup),
+            )
+        for endpoint in ENDPOINTS:
+            what = GET if endpoint.body is None else POST
+            turns = interleaved(
+                servers,
+                _turns(ctx),
+                partial(
+                    _http_slice, ctx, path=endpoint.path, script=_wrk_script(endpoint.script())
+                ),
+            )
+            ctx.log(
+                f"peers http {what}: "
+                + ", ".join(
+                    f"{s.label} {turns.rates[s]:,.0f} req/s "
+                    f"{statistics.median(_per_cpu(s, len(turns.slices[s]))):,.0f} req/CPU-s"
+                    for s in servers
+                )
+            )
+            ours = servers[0]
+            if not ours.label.startswith(LBT):
+                continue  # the peers alone, in the log
+            for theirs in servers[1:]:
+                target = HTTP_TARGETS.get((what, theirs.label))
+                result.rows += _rows_pair("peers", ours, theirs, turns, what=what, target=target)
+
+
+def _grpc_servers(ctx: Context, result: ScenarioResult) -> list[_Server]:
+    servers = []
+    reason = missing_server("grpc", ctx.python)
+    if reason is not None:
+        result.notes.append(f"The lbtoolkit gRPC variant is left out: {reason}.")
+    else:
+        port = free_port()
+        env = lbt_env(grpc_port=port, http_port=free_port(), probes_port=free_port())
+        process = ServerProcess(
+            ctx, f"peers grpc {LBT}", "bench.servers.lbt_service", args=(), port=port, env=env
+        )
+        servers.append(_Server(LBT, process))
+    for label, module in (
+        (GRPC_AIO, "bench.servers.raw_grpc"),
+        (GRPCLIB, "bench.servers.peer_grpclib"),
+    ):
+        port = free_port()
+        process = ServerProcess(ctx, f"peers grpc {label}", module, args=(str(port),), port=port)
+        servers.append(_Server(label, process))
+    return servers
+
+
+def _grpc_slice(ctx: Context, server: _Server) -> LoadResult:
+    body = WORK / "ping.grpc"
+    before = cpu_seconds(server.pids)
+    load = h2load(
+        ctx,
+        f"http://127.0.0.1:{server.port}{PATH}",
+        body=body,
+        concurrency=GRPC_CONCURRENCY,
+        duration=SLICE_SECONDS,
+        warmup=0,
+        min_data_per_request=len(FRAME),
+    )
+    return server.measured(load, before)
+
+
+def _grpc(ctx: Context, result: ScenarioResult) -> None:
+    servers = _grpc_servers(ctx, result)
+    body = WORK / "ping.grpc"
+    body.parent.mkdir(parents=True, exist_ok=True)
+    body.write_bytes(FRAME)
+    with contextlib.ExitStack() as stack:
+        for server in servers:
+            server.start(stack)
+            check_ping(server.port)
+            _grpc_slice(ctx, server)  # warm-up
+        turns = interleaved(servers, _turns(ctx), partial(_grpc_slice, ctx))
+    ctx.log(
+        f"peers grpc c={GRPC_CONCURRENCY}: "
+        + ", ".join(f"{s.label} {turns.rates[s]:,.0f} req/s" for s in servers)
+    )
+    ours = servers[0]
+    if ours.label != LBT:
+        return
+    what = f"gRPC Ping, {GRPC_CONCURRENCY} in flight"
+    for theirs in servers[1:]:
+        result.rows += _rows_pair(
+            "peers", ours, theirs, turns, what=what, target=GRPC_TARGETS.get(theirs.label)
+        )
+
+
+def _rabbitmq(ctx: Context, result: ScenarioResult) -> None:
+    module = "bench.workers.peer_faststream"
+    try:
+        data = run_worker(ctx, module, ["measure", str(RABBIT_SECONDS), str(RABBIT_BATCHES)])
+    finally:
+        run_worker(ctx, module, ["cleanup"])
+    labels = {"publish": "confirmed publish", "consume": "consume"}
+    for kind, label in labels.items():
+        rates, blocks = data[kind]["rates"], data[kind]["blocks"]
+        ctx.log(
+            f"peers rabbitmq {kind}: plugin {rates['plugin']:,.0f}, "
+            f"FastStream {rates['faststream']:,.0f} msg/s"
+        )
+        result.rows.append(
+            Row(
+                scenario="peers",
+                variant=f"rabbitmq plugin, {label}",
+                baseline=f"FastStream, {label}",
+                value=Summary.of(blocks["plugin"]),
+                baseline_value=Summary.of(blocks["faststream"]),
+                unit="msg/s",
+                higher_is_better=True,
+                target=RABBIT_TARGET,
+                turn_ratios=tuple(
+                    a / b for a, b in zip(blocks["plugin"], blocks["faststream"], strict=True)
+                ),
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Hello:
+    label: str
+    module: str
+    uses_port_argument: bool
+
+
+HELLOS = (
+    _Hello(
+        f"{LBT} (gRPC + HTTP + redis plugin)",
+        "bench.servers.peer_lbt_hello",
+        uses_port_argument=False,
+    ),
+    _Hello(
+        "FastAPI + redis-py on uvicorn", "bench.servers.peer_fastapi_hello", uses_port_argument=True
+    ),
+    _Hello(
+        "FastStream (RabbitMQ) ASGI app on uvicorn",
+        "bench.servers.peer_faststream_hello",
+        uses_port_argument=True,
+    ),
+)
+
+
+def _answers(port: int) -> bool:
+    """Whether the service answers ``GET /v1/items/item-42`` with the item."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+    try:
+        connection.request("GET", "/v1/items/item-42")
+        response = connection.getresponse()
+        return response.status == 200 and json.loads(response.read())["id"] == "item-42"
+    except (OSError, http.client.HTTPException, ValueError, KeyError):
+        return False
+    finally:
+        connection.close()
+
+
+def _cold_start(ctx: Context, hello: _Hello) -> tuple[float, float]:
+    """Seconds from spawning the service to its first answer, and its RSS then (MiB)."""
+    port = free_port()
+    env = lbt_env(grpc_port=free_port(), http_port=port, probes_port=free_port())
+    env["LBB_CACHE_ADDR"] = "127.0.0.1:6379"
+    args = [str(port)] if hello.uses_port_argument else []
+    log = WORK / "peers-hello.log"
+    with log.open("ab") as err:
+        began = time.perf_counter()
+        process = subprocess.Popen(
+            [ctx.python, "-m", hello.module, *args],
+            cwd=ROOT,
+            env=python_env(env),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    pin(process.pid, ctx.server_cpus)
+    try:
+        while not _answers(port):
+            if process.poll() is not None or time.perf_counter() - began > 60:
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-5:])
+                msg = f"{hello.module} never answered on port {port}:\n{tail}"
+                raise RuntimeError(msg)
+            time.sleep(0.005)
+        elapsed = time.perf_counter() - began
+        rss = rss_mib(descendants(process.pid))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return elapsed, rss
+
+
+def _hello(ctx: Context, result: ScenarioResult) -> None:
+    cold: dict[str, list[float]] = {h.label: [] for h in HELLOS}
+    rss: dict[str, list[float]] = {h.label: [] for h in HELLOS}
+    imports: dict[str, list[float]] = {h.label: [] for h in HELLOS}
+    for repeat in range(ctx.repeats):
+        for hello in HELLOS if repeat % 2 == 0 else HELLOS[::-1]:
+            seconds, mib = _cold_start(ctx, hello)
+            cold[hello.label].append(seconds * 1e3)
+            rss[hello.label].append(mib)
+            timed = run_worker(ctx, "bench.workers.peer_import", [hello.module])
+            imports[hello.label].append(float(timed["seconds"]) * 1e3)
+    for hello in HELLOS:
+        ctx.log(
+            f"peers hello {hello.label}: cold start {statistics.median(cold[hello.label]):.0f} ms, "
+            f"RSS {statistics.median(rss[hello.label]):.1f} MiB, "
+            f"import {statistics.median(imports[hello.label]):.0f} ms"
+        )
+    ours = HELLOS[0].label
+    measures = (
+        ("RSS", "RSS at first answer", rss, "MiB"),
+        ("cold start", "start to first answer", cold, "ms"),
+        ("import", "import and build, no I/O", imports, "ms"),
+    )
+    for peer in HELLOS[1:]:
+        for key, what, values, unit in measures:
+            result.rows.append(
+                Row(
+                    scenario="peers",
+                    variant=f"{ours}, {what}",
+                    baseline=f"{peer.label}, {what}",
+                    value=Summary.of(values[ours]),
+                    baseline_value=Summary.of(values[peer.label]),
+                    unit=unit,
+                    higher_is_better=False,
+                    target=HELLO_TARGETS.get(key) if peer is HELLOS[1] else None,
+                    # Each repeat starts every service once: a turn.
+                    turn_ratios=tuple(
+                        theirs / mine
+                        for mine, theirs in zip(values[ours], values[peer.label], strict=True)
+                    ),
+                )
+            )
+
+
+def run(ctx: Context, result: ScenarioResult) -> None:
+    missing = missing_packages()
+    if missing:
+        msg = (
+            f"peer frameworks not installed: {', '.join(missing)} "
+            "(install the `bench` dependency group: `uv sync --group bench`)"
+        )
+        raise RuntimeError(msg)
+    result.notes.append(
+        "Targets are set on requests per server CPU-second. Requests per second depend on "
+        "the CPU share each server gets: with other work on the CPU, a server with more "
+        "threads (granian runs Rust threads next to Python's) gets a larger share, so on a "
+        "busy machine its requests per second overstate it."
+    )
+    for part in (_http, _grpc, _rabbitmq, _hello):
+        began = time.monotonic()
+        part(ctx, result)
+        ctx.log(f"peers {part.__name__.strip('_')} took {time.monotonic() - began:.0f} s")
+
+
+SCENARIO = Scenario(
+    name="peers",
+    title="11. lbtoolkit against other frameworks",
+    description=(
+        f"HTTP: `GET /v1/items/{{id}}` and `POST /v1/items` with {HTTP_CONNECTIONS} keep-alive "
+        "connections (wrk), the same JSON everywhere, against FastAPI (pydantic), Litestar "
+        "(msgspec structs), BlackSheep (dataclasses) and raw Starlette, each on uvicorn and "
+        "on granian (`granian --interface asgi`, one worker); lbtoolkit is its HTTP server "
+        "on uvicorn. All nine servers are up at once and take one-second slices in turns; "
+        "besides requests per second, each slice reads the server's CPU time (user + "
+        "system, worker processes included) from /proc, and requests per server "
+        "CPU-second, which other work on the machine does not change, carry the targets. "
+        f"gRPC: `Ping` with {GRPC_CONCURRENCY} calls in flight (h2load) against a bare "
+        "grpc.aio server and grpclib, the same way. RabbitMQ: the rabbitmq plugin against "
+        "FastStream's RabbitBroker in one process, in alternating blocks: confirmed "
+        "persistent publishing to the same durable topic exchange, and consumption of "
+        "2,000-message batches from the same durable queue with prefetch 32, acked after "
+        "the handler. Hello service: spawn to first answer of `GET /v1/items/item-42`, "
+        "resident memory then, and import-and-build time, of lbtoolkit's bench service "
+        "with one redis plugin against FastAPI with a redis-py client opened in its "
+        "lifespan, and FastStream's ASGI app with a RabbitMQ subscriber."
+    ),
+    run=run,
+    services=("redis", "rabbitmq"),
+    budget=180,
+)
