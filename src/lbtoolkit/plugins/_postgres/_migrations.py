@@ -39,12 +39,14 @@ NO_TRANSACTION = "-- lbtoolkit:no-transaction"
 # golang-migrate's salt, so both tools contend for the same lock.
 _LOCK_SALT = 1486364155
 _CREATE_TABLE = (
-    "CREATE TABLE IF NOT EXISTS schema_migrations "
+    "CREATE TABLE IF NOT EXISTS {table} "
     "(version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)"
 )
-_READ_VERSION = "SELECT version, dirty FROM schema_migrations LIMIT 1"
-_CLEAR_VERSION = "TRUNCATE schema_migrations"
-_WRITE_VERSION = "INSERT INTO schema_migrations (version, dirty) VALUES ($1, $2)"
+_READ_VERSION = "SELECT version, dirty FROM {table} LIMIT 1"
+_CLEAR_VERSION = "TRUNCATE {table}"
+_WRITE_VERSION = "INSERT INTO {table} (version, dirty) VALUES ($1, $2)"
+# A table name is put into SQL text: only plain lower-case identifiers are accepted.
+_TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _NAME = re.compile(r"^(?P<version>\d+)_(?P<title>.+?)(?:\.(?P<direction>up|down))?\.sql$")
 
 log = logging.getLogger("lbtoolkit.plugins.postgres")
@@ -97,25 +99,36 @@ def lock_key(database: str, schema: str, table: str = MIGRATIONS_TABLE) -> int:
 
 
 async def apply_migrations(
-    conn: Any, directory: Path, *, owner: str, secrets: tuple[str, ...] = ()
+    conn: Any,
+    directory: Path,
+    *,
+    owner: str,
+    secrets: tuple[str, ...] = (),
+    table: str = MIGRATIONS_TABLE,
 ) -> list[Migration]:
     """Apply the pending migrations of ``directory`` on asyncpg connection ``conn``.
 
     Holds a session advisory lock meanwhile, so replicas starting together
     apply each file once: the others wait, then find nothing left to do.
-    Returns the migrations this call applied.
+    ``table`` keeps the version; a component with migrations of its own (the
+    outbox) uses a table of its own, since golang-migrate keeps one version
+    sequence per table, and its own lock, as golang-migrate derives the lock
+    from the table name. Returns the migrations this call applied.
     """
+    if not _TABLE_NAME.match(table):
+        msg = f"migrations table name {table!r} is not a plain lower-case SQL identifier"
+        raise ValueError(msg)
     migrations = read_migrations(directory, owner=owner)
     database, schema = await conn.fetchrow("SELECT current_database(), current_schema()")
-    key = lock_key(database, schema)
+    key = lock_key(database, schema, table)
     if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
         log.info("%s: another instance is migrating %s; waiting for it", owner, database)
         await conn.execute("SELECT pg_advisory_lock($1)", key)
     try:
-        current = await _current_version(conn, owner)
+        current = await _current_version(conn, owner, table)
         pending = [m for m in migrations if m.version > current]
         for migration in pending:
-            await _apply(conn, migration, owner=owner, secrets=secrets)
+            await _apply(conn, migration, owner=owner, secrets=secrets, table=table)
             log.info("%s: applied migration %s", owner, migration.path.name)
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", key)
@@ -124,38 +137,38 @@ async def apply_migrations(
     return pending
 
 
-async def _current_version(conn: Any, owner: str) -> int:
-    await conn.execute(_CREATE_TABLE)
-    row = await conn.fetchrow(_READ_VERSION)
+async def _current_version(conn: Any, owner: str, table: str) -> int:
+    await conn.execute(_CREATE_TABLE.format(table=table))
+    row = await conn.fetchrow(_READ_VERSION.format(table=table))
     if row is None:
         return -1  # golang-migrate's "no version yet"
     if row["dirty"]:
         problem = f"the database is dirty at version {row['version']}: a migration stopped halfway"
-        hint = (
-            "repair the schema by hand, then clear the flag: "
-            "UPDATE schema_migrations SET dirty = false"
-        )
+        clear = f"UPDATE {table} SET dirty = false"  # noqa: S608 - advice, never executed
+        hint = f"repair the schema by hand, then clear the flag: {clear}"
         raise PostgresMigrationError(owner, None, problem, hint=hint)
     return int(row["version"])
 
 
-async def _apply(conn: Any, migration: Migration, *, owner: str, secrets: tuple[str, ...]) -> None:
+async def _apply(
+    conn: Any, migration: Migration, *, owner: str, secrets: tuple[str, ...], table: str
+) -> None:
     sql = migration.sql()
     try:
         if sql.lstrip().startswith(NO_TRANSACTION):
-            await _set_version(conn, migration.version, dirty=True)
+            await _set_version(conn, table, migration.version, dirty=True)
             await conn.execute(sql)
-            await _set_version(conn, migration.version, dirty=False)
+            await _set_version(conn, table, migration.version, dirty=False)
             return
         async with conn.transaction():
             await conn.execute(sql)
-            await _set_version(conn, migration.version, dirty=False)
+            await _set_version(conn, table, migration.version, dirty=False)
     except Exception as error:
         raise PostgresMigrationError(owner, migration.path, describe(error, secrets)) from error
 
 
-async def _set_version(conn: Any, version: int, *, dirty: bool) -> None:
+async def _set_version(conn: Any, table: str, version: int, *, dirty: bool) -> None:
     # One row, as golang-migrate keeps it: the latest version applied.
     async with conn.transaction():
-        await conn.execute(_CLEAR_VERSION)
-        await conn.execute(_WRITE_VERSION, version, dirty)
+        await conn.execute(_CLEAR_VERSION.format(table=table))
+        await conn.execute(_WRITE_VERSION.format(table=table), version, dirty)
