@@ -86,6 +86,27 @@ def test_the_scaffold_passes_lint_types_and_its_tests(scaffold_template: Path) -
     check_project(scaffold_template)
 
 
+def test_the_scaffold_env_example_is_what_check_docs_expects(scaffold_template: Path) -> None:
+    # The file a newcomer commits must pass the drift check CI would run on it.
+    done = subprocess.run(
+        [
+            str(BIN / "lbtoolkit"),
+            "config",
+            "billing.main:build",
+            "--check-docs",
+            ".env.example",
+        ],
+        cwd=scaffold_template,
+        env={**os.environ, "PYTHONPATH": str(scaffold_template / "src")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout == ".env.example: up to date\n"
+
+
 @pytest.mark.integration
 def test_a_scaffold_with_plugins_passes_lint_types_and_its_tests(tmp_path: Path) -> None:
     # The end-to-end test starts the plugins: Redis and PostgreSQL at their default addresses.

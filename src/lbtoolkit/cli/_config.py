@@ -21,7 +21,13 @@ __all__ = ["config"]
 # A Markdown file may hold the table between these lines, among other prose.
 BEGIN = "<!-- lbtoolkit:config -->"
 END = "<!-- /lbtoolkit:config -->"
-_SECTION = re.compile(re.escape(BEGIN) + r"\n(.*?)" + re.escape(END), re.DOTALL)
+# Several blocks may each name an owner (``<!-- lbtoolkit:config plugin "db" -->``): such a
+# block holds the variables whose owner starts with that text, and together the blocks must
+# cover every variable, so a reference split into sections stays complete.
+_SECTION = re.compile(
+    r"<!-- lbtoolkit:config(?: (?P<owner>[^\n]*?))? -->\n(?P<table>.*?)" + re.escape(END),
+    re.DOTALL,
+)
 
 
 @app.command()
@@ -35,6 +41,14 @@ def config(
     ] = False,
     as_yaml: Annotated[bool, typer.Option("--yaml", help="YAML with descriptions.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="A Markdown table.")] = False,
+    owner: Annotated[
+        str | None,
+        typer.Option(
+            "--owner",
+            metavar="TEXT",
+            help='With --markdown: only the variables whose owner starts with TEXT (plugin "db").',
+        ),
+    ] = None,
     without_comments: Annotated[
         bool, typer.Option("--without-comments", help="Leave out the descriptions.")
     ] = False,
@@ -79,6 +93,10 @@ def config(
             say(f"wrote {len(variables)} variable(s) to {env_example}")
         return
     if markdown:
+        if owner is not None:
+            variables = _owned_by(variables, owner)
+            if not variables:
+                fail(f"--owner {owner!r}: no variable has an owner starting with it")
         sys.stdout.write(render_markdown(variables, show_all=True))
     elif as_yaml:
         sys.stdout.write(service.config.print_yaml(all=show_all, no_comments=without_comments))
@@ -97,9 +115,12 @@ def _check(files: list[Path], variables: list[Variable]) -> None:
             fail(f"--check-docs {file}: no such file")
         text = file.read_text(encoding="utf-8")
         if file.suffix.lower() in {".md", ".markdown"}:
-            expected = render_markdown(variables, show_all=True)
-            section = _SECTION.search(text)
-            actual = section.group(1) if section else text
+            sections = list(_SECTION.finditer(text))
+            if len(sections) > 1 or (sections and sections[0]["owner"]):
+                expected, actual = _sectioned(sections, variables)
+            else:
+                expected = render_markdown(variables, show_all=True)
+                actual = sections[0]["table"] if sections else text
         else:
             expected = render_env_example(variables)
             actual = text
@@ -118,3 +139,32 @@ def _check(files: list[Path], variables: list[Variable]) -> None:
             "--markdown or --env-example"
         )
     say(f"{', '.join(str(f) for f in files)}: up to date")
+
+
+def _owned_by(variables: list[Variable], owner: str) -> list[Variable]:
+    return [v for v in variables if v.owner.startswith(owner)]
+
+
+def _sectioned(sections: list[re.Match[str]], variables: list[Variable]) -> tuple[str, str]:
+    """The blocks as checked in and as the code renders them, one after another.
+
+    Variables no block's owner covers are listed after the blocks, so that a
+    new plugin or server shows in the diff rather than going undocumented.
+    """
+    from lbtoolkit.config._render import render_markdown  # noqa: PLC0415
+
+    expected: list[str] = []
+    actual: list[str] = []
+    covered: set[str] = set()
+    for section in sections:
+        owner = section["owner"]
+        chosen = variables if not owner else _owned_by(variables, owner)
+        covered.update(v.name for v in chosen)
+        heading = f"<!-- lbtoolkit:config {owner} -->\n" if owner else f"{BEGIN}\n"
+        expected.append(heading + render_markdown(chosen, show_all=True))
+        actual.append(heading + section["table"])
+    missing = [v for v in variables if v.name not in covered]
+    if missing:
+        owners = ", ".join(dict.fromkeys(v.owner for v in missing))
+        expected.append(f"(in no block: {owners})\n" + render_markdown(missing, show_all=True))
+    return "".join(expected), "".join(actual)
