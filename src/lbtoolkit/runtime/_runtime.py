@@ -58,7 +58,7 @@ class Runtime:
         self.tools = Tools(meta.name, _metric_namespace(meta.name))
         self.tools.traces.version = meta.version
         self.settings = self.config.parse(ServiceSettings, "", owner=f"service {meta.name!r}")
-        self.client = ChannelPool(env_prefix=meta.env_prefix, environ=self.environ)
+        self.client = ChannelPool.configured(self.config, environ=self.environ, tools=self.tools)
         self.server = ServerManager(
             ServerContext(
                 meta.name,
