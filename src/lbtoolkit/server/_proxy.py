@@ -1,11 +1,13 @@
 """Calls that another service answers: ``http_proxy`` and ``websocket_proxy`` methods.
 
-A proxied method is sent, unary, to ``ProxyTarget.method`` of
-``ProxyTarget.service`` through the runtime's channel pool, so its address
-comes from ``{PREFIX}_CLIENT_{SERVICE}_TARGET`` like any client call. The
-caller's headers travel as gRPC metadata, minus those that describe the
-incoming connection rather than the call. The request is checked against its
-validation rules before it leaves, so an invalid one costs no upstream call.
+A proxied method is sent to ``ProxyTarget.method`` of ``ProxyTarget.service``
+through the runtime's channel pool, in the method's own shape (unary,
+server-, client- or bidirectional streaming), so its address comes from
+``{PREFIX}_CLIENT_{SERVICE}_TARGET`` like any client call. The caller's
+headers travel as gRPC metadata, minus those that describe the incoming
+connection rather than the call; the caller's deadline (its ``grpc-timeout``)
+becomes the upstream call's. The request is checked against its validation
+rules before it leaves, so an invalid one costs no upstream call.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING
 from lbtoolkit.server._validation import request_check
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import AsyncIterator, Awaitable, Mapping
 
     from google.protobuf.message import Message
 
@@ -75,13 +77,13 @@ def forwarded_metadata(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 class ProxyCall:
-    """One proxied method: its request goes to the target service's method, unary.
+    """One proxied method: its requests go to the target service's method.
 
     gRPC failures of the remote call are raised as ``grpc.aio.AioRpcError``;
     each transport maps them to its own answer as it does for local calls.
     """
 
-    __slots__ = ("_channels", "_check", "_response_type", "method", "service")
+    __slots__ = ("_channels", "_response_type", "check", "method", "service", "shape")
 
     def __init__(
         self, method: MethodSpec, channels: ChannelPool, *, validation: bool = True
@@ -93,20 +95,72 @@ class ProxyCall:
         self.service = target.service
         self.method = target.method
         self._response_type = method.response_type
+        # The gRPC call shape the target is reached with, the proxied method's own.
+        self.shape = (method.client_streaming, method.server_streaming)
         self._channels = channels
-        self._check = request_check(enabled=validation)
+        # Each request's validation (None when off); streaming callers run it per request.
+        self.check = request_check(enabled=validation)
 
     def __repr__(self) -> str:
         return f"ProxyCall({self.service!r}, {self.method!r})"
 
-    async def __call__(self, request: Message, headers: Mapping[str, str]) -> Message:
+    async def __call__(
+        self, request: Message, headers: Mapping[str, str], rpc_timeout: float | None = None
+    ) -> Message:
         """Send ``request`` upstream with ``headers`` as metadata; return the reply.
 
-        Raises ``InvalidArgument`` for a request that breaks its rules, unsent.
+        ``rpc_timeout`` (seconds) is the upstream call's deadline. Raises
+        ``InvalidArgument`` for a request that breaks its rules, unsent.
         """
-        if self._check is not None:
-            self._check(request)
+        if self.check is not None:
+            self.check(request)
         channel = self._channels.channel(self.service)
         return await channel.unary_unary(
-            self.method, request, self._response_type, metadata=forwarded_metadata(headers)
+            self.method,
+            request,
+            self._response_type,
+            rpc_timeout=rpc_timeout,
+            metadata=forwarded_metadata(headers),
         )
+
+    def stream(
+        self, request: Message, headers: Mapping[str, str], rpc_timeout: float | None = None
+    ) -> AsyncIterator[Message]:
+        """Call a server-streaming target: its replies, as they come.
+
+        The request is checked before the call starts (``InvalidArgument``,
+        raised here, unsent).
+        """
+        if self.check is not None:
+            self.check(request)
+        channel = self._channels.channel(self.service)
+        return channel.unary_stream(
+            self.method,
+            request,
+            self._response_type,
+            rpc_timeout=rpc_timeout,
+            metadata=forwarded_metadata(headers),
+        )
+
+    def exchange(
+        self, requests: AsyncIterator[Message], headers: Mapping[str, str]
+    ) -> AsyncIterator[Message]:
+        """Call a client- or bidirectional-streaming target with ``requests``: its replies.
+
+        The caller checks each request with :attr:`check` before it goes in:
+        gRPC reads ``requests`` in a task of its own, where an error would not
+        end the call. A client-streaming target's single reply is the only item.
+        """
+        channel = self._channels.channel(self.service)
+        metadata = forwarded_metadata(headers)
+        if self.shape[1]:
+            return channel.stream_stream(
+                self.method, requests, self._response_type, metadata=metadata
+            )
+        return _single(
+            channel.stream_unary(self.method, requests, self._response_type, metadata=metadata)
+        )
+
+
+async def _single(reply: Awaitable[Message]) -> AsyncIterator[Message]:
+    yield await reply

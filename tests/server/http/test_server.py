@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -260,12 +261,17 @@ async def test_post_without_body_option_reads_a_body_and_the_query(protos: Simpl
     ]
 
 
-async def test_streaming_methods_answer_501(protos: SimpleNamespace) -> None:
+async def test_server_streaming_methods_stream_their_failure(protos: SimpleNamespace) -> None:
+    # Watch raises before its first reply: the stream is its final error line
+    # (tests/server/http/test_streaming.py covers streaming itself).
     users = UsersService(protos.users)
     async with open_server([(users_spec(protos), users)]) as server, client(server) as http:
         response = await http.get("/v1/users/1:watch")
-    assert response.status_code == 501
-    assert response.json()["message"] == "streaming methods are not served over HTTP"
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    error = {"code": 13, "message": "internal error", "details": []}
+    error["status"] = "Internal Server Error"
+    assert [json.loads(line) for line in response.text.splitlines()] == [{"error": error}]
 
 
 def test_settings_are_named_after_the_service() -> None:
