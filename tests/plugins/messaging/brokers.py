@@ -28,19 +28,22 @@ from lbtoolkit.plugins.nats._wire import (
     dead_letter_stream,
     stream_name,
 )
-from lbtoolkit.plugins.rabbitmq._delivery import RETRIES_HEADER
-from lbtoolkit.plugins.rabbitmq._subscription import dead_letter_queue, queue_name
+from lbtoolkit.plugins.rabbitmq._delivery import ATTEMPTS_HEADER as RABBITMQ_ATTEMPTS_HEADER
+from lbtoolkit.plugins.rabbitmq._delivery import ERROR_HEADER as RABBITMQ_ERROR_HEADER
+from lbtoolkit.plugins.rabbitmq._subscription import dead_letter_queue, delay_queue, queue_name
 from lbtoolkit.testing import new_test_runtime
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from lbtoolkit.plugins._messaging import Handler, HeaderValue
+    from lbtoolkit.runtime import Runtime
 
 RABBITMQ = "amqp://guest:guest@127.0.0.1:5672/"
 NATS = "nats://127.0.0.1:4222"
 # Retries come fast in these tests: the delay is the broker's business, not the contract's.
 _NATS_FAST = {"RETRY_DELAY": "20ms", "MAX_DELAY": "100ms", "BACKOFF": "2"}
+_RABBITMQ_FAST = {"RETRY_DELAY": "20ms", "RETRY_MAX_DELAY": "100ms", "BACKOFF": "2"}
 
 
 class Subscription(Protocol):
@@ -107,8 +110,19 @@ class Broker(ABC):
         return found
 
     @abstractmethod
-    def make(self, service: str, *, attempts: int = 4, prefetch: int = 1) -> Messaging:
-        """The plugin of ``service``: a handler runs at most ``attempts`` times per message."""
+    def make(
+        self,
+        service: str,
+        *,
+        attempts: int = 4,
+        prefetch: int = 1,
+        setup: Callable[[Runtime], None] | None = None,
+    ) -> Messaging:
+        """The plugin of ``service``: a handler runs at most ``attempts`` times per message.
+
+        ``setup`` gets the service's runtime before the plugin is built (to
+        register dependencies, choose a tracer provider).
+        """
 
     @abstractmethod
     async def dead_letters(self, subscriber: str, publisher: str, event: str) -> list[DeadLetter]:
@@ -130,20 +144,32 @@ class RabbitMQBroker(Broker):
         super().__init__("rabbitmq")
         self.queues: set[str] = set()
 
-    def make(self, service: str, *, attempts: int = 4, prefetch: int = 1) -> Messaging:
+    def make(
+        self,
+        service: str,
+        *,
+        attempts: int = 4,
+        prefetch: int = 1,
+        setup: Callable[[Runtime], None] | None = None,
+    ) -> Messaging:
         environ = {
             "QUEUE_DSN": RABBITMQ,
             "QUEUE_RETRY_LIMIT": str(attempts - 1),
             "QUEUE_PREFETCH": str(prefetch),
+            **{f"QUEUE_{name}": value for name, value in _RABBITMQ_FAST.items()},
         }
         runtime = new_test_runtime(service, environ=environ)
+        if setup is not None:
+            setup(runtime)
         plugin: Messaging = rabbitmq.new_plugin(runtime, rabbitmq.Options("queue"))
         runtime.config.raise_for_issues()
         return plugin
 
     def _queue(self, subscriber: str, publisher: str, event: str) -> str:
         name = queue_name(subscriber, publisher, event)
-        self.queues.update({name, dead_letter_queue(name)})
+        # The delay steps of _RABBITMQ_FAST with BACKOFF 2: 20ms, 40ms, 80ms, then 100ms.
+        delays = {delay_queue(name, step) for step in (20, 40, 80, 100)}
+        self.queues.update({name, dead_letter_queue(name), *delays})
         return name
 
     async def dead_letters(self, subscriber: str, publisher: str, event: str) -> list[DeadLetter]:
@@ -155,8 +181,13 @@ class RabbitMQBroker(Broker):
             declared = await channel.declare_queue(queue, passive=True)
             while (message := await declared.get(no_ack=True, fail=False)) is not None:
                 headers = dict(message.headers or {})
-                retries = cast("int", headers.get(RETRIES_HEADER, 0))
-                found.append(DeadLetter(message.body, headers, retries + 1, None))
+                attempts = cast("int", headers.get(RABBITMQ_ATTEMPTS_HEADER, 0))
+                error = headers.get(RABBITMQ_ERROR_HEADER)
+                found.append(
+                    DeadLetter(
+                        message.body, headers, attempts, error if isinstance(error, str) else None
+                    )
+                )
         return found
 
     async def unsettled(self, subscription: Subscription) -> int:
@@ -187,7 +218,14 @@ class NatsBroker(Broker):
         super().__init__("nats")
         self.url = url
 
-    def make(self, service: str, *, attempts: int = 4, prefetch: int = 1) -> Messaging:
+    def make(
+        self,
+        service: str,
+        *,
+        attempts: int = 4,
+        prefetch: int = 1,
+        setup: Callable[[Runtime], None] | None = None,
+    ) -> Messaging:
         environ = {
             "NATS_URL": self.url,
             "NATS_MAX_DELIVER": str(attempts),
@@ -195,6 +233,8 @@ class NatsBroker(Broker):
             **{f"NATS_{name}": value for name, value in _NATS_FAST.items()},
         }
         runtime = new_test_runtime(service, environ=environ)
+        if setup is not None:
+            setup(runtime)
         plugin: Messaging = nats_plugin.new_plugin(runtime, nats_plugin.Options())
         runtime.config.raise_for_issues()
         return plugin

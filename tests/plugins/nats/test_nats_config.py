@@ -176,6 +176,7 @@ def test_info_prints_every_variable_with_secrets_masked(capsys: pytest.CaptureFi
         "  MYSERVICE_EV_RETRY_DELAY     = 1s\n"
         "  MYSERVICE_EV_MAX_DELAY       = 1m\n"
         "  MYSERVICE_EV_BACKOFF         = 2.0\n"
+        "  MYSERVICE_EV_RETRY_JITTER    = 0.1\n"
         "  MYSERVICE_EV_PREFETCH        = 1\n"
         "  MYSERVICE_EV_STREAM          =\n"
         "  MYSERVICE_EV_STREAM_MAX_AGE  = 168h\n"
@@ -236,3 +237,14 @@ def test_entry_point_finds_the_plugin_by_name() -> None:
         pytest.skip("the distribution does not register the nats entry point yet")
     (entry,) = found
     assert entry.load() is nats
+
+
+def test_the_longest_delay_is_read_with_the_rabbitmq_plugin_s_name_too() -> None:
+    runtime = new_test_runtime(
+        "orders",
+        env_prefix="MYSERVICE",
+        environ={"MYSERVICE_EV_RETRY_MAX_DELAY": "7s", "MYSERVICE_EV_RETRY_JITTER": "0.5"},
+    )
+    plugin = cast("NatsPlugin", new_plugin(runtime, Options("ev")))
+    runtime.config.raise_for_issues()
+    assert (plugin.config.max_delay, plugin.config.retry_jitter) == (timedelta(seconds=7), 0.5)

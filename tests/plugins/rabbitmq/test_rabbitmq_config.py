@@ -11,7 +11,7 @@ import pytest
 
 from lbtoolkit import LbToolkitError
 from lbtoolkit.config import ConfigError
-from lbtoolkit.plugins import rabbitmq
+from lbtoolkit.plugins import nats, rabbitmq
 from lbtoolkit.plugins.rabbitmq import Options, RabbitMQPlugin, new_plugin, new_test_plugin
 from lbtoolkit.testing import new_test_runtime
 
@@ -128,6 +128,11 @@ def test_info_prints_every_variable_with_secrets_masked(capsys: pytest.CaptureFi
         "  MYSERVICE_QUEUE_VHOST              = /\n"
         "  MYSERVICE_QUEUE_PREFETCH           = 1\n"
         "  MYSERVICE_QUEUE_RETRY_LIMIT        = 3\n"
+        "  MYSERVICE_QUEUE_RETRY_DELAY        = 1s\n"
+        "  MYSERVICE_QUEUE_RETRY_MAX_DELAY    = 1m\n"
+        "  MYSERVICE_QUEUE_BACKOFF            = 2.0\n"
+        "  MYSERVICE_QUEUE_RETRY_JITTER       = 0.1\n"
+        "  MYSERVICE_QUEUE_WIRE_FORMAT        = native\n"
         "  MYSERVICE_QUEUE_CONNECT_TIMEOUT    = 5s\n"
         "  MYSERVICE_QUEUE_RECONNECT_INTERVAL = 1s\n"
         "  MYSERVICE_QUEUE_PUBLISH_TIMEOUT    = 30s\n"
@@ -143,7 +148,11 @@ def test_public_api_is_sorted_and_lives_in_the_package() -> None:
     for name in exported:
         value = getattr(rabbitmq, name)
         if isinstance(value, type):
-            assert value.__module__ == "lbtoolkit.plugins.rabbitmq", name
+            # What both broker plugins export shows whichever of the two was imported first.
+            homes = {"lbtoolkit.plugins.rabbitmq"}
+            if getattr(nats, name, None) is value:
+                homes.add("lbtoolkit.plugins.nats")
+            assert value.__module__ in homes, name
     assert issubclass(rabbitmq.RabbitMQConnectionError, LbToolkitError)
     assert issubclass(rabbitmq.RabbitMQConnectionError, ConnectionError)
     assert issubclass(rabbitmq.RabbitMQPublishError, RuntimeError)
@@ -185,4 +194,51 @@ async def test_an_unknown_vhost_names_the_vhost_variable() -> None:
         f"host {vhost!r} (it does not exist, or the user may not use it). Hint: check "
         "MYSERVICE_MQ_VHOST and MYSERVICE_MQ_USERNAME (or MYSERVICE_MQ_DSN) and that RabbitMQ "
         "runs there"
+    )
+
+
+def test_the_retry_variables_are_read_with_the_nats_plugin_s_names_too() -> None:
+    plugin = build(
+        "queue",
+        {
+            "MYSERVICE_QUEUE_RETRY_DELAY": "250ms",
+            "MYSERVICE_QUEUE_MAX_DELAY": "5s",
+            "MYSERVICE_QUEUE_BACKOFF": "3",
+            "MYSERVICE_QUEUE_RETRY_JITTER": "0",
+            "MYSERVICE_QUEUE_WIRE_FORMAT": "lastbackend",
+        },
+    )
+    config = plugin.config
+    assert (config.retry_delay, config.retry_max_delay) == (
+        timedelta(milliseconds=250),
+        timedelta(seconds=5),
+    )
+    assert (config.backoff, config.retry_jitter, config.wire_format) == (3.0, 0.0, "lastbackend")
+
+
+def test_bad_retry_variables_are_reported_by_name() -> None:
+    environ = {
+        "MYSERVICE_QUEUE_RETRY_DELAY": "10s",
+        "MYSERVICE_QUEUE_RETRY_MAX_DELAY": "1s",
+        "MYSERVICE_QUEUE_RETRY_JITTER": "1.5",
+        "MYSERVICE_QUEUE_WIRE_FORMAT": "go",
+    }
+    runtime = new_test_runtime("orders", env_prefix="MYSERVICE", environ=environ)
+    new_plugin(runtime, Options("queue"))
+    with pytest.raises(ConfigError) as caught:
+        runtime.config.raise_for_issues()
+    text = str(caught.value)
+    assert "MYSERVICE_QUEUE_RETRY_JITTER" in text
+    assert "MYSERVICE_QUEUE_WIRE_FORMAT" in text
+
+
+def test_a_longest_delay_under_the_first_is_reported() -> None:
+    environ = {"MYSERVICE_QUEUE_RETRY_DELAY": "10s", "MYSERVICE_QUEUE_RETRY_MAX_DELAY": "1s"}
+    runtime = new_test_runtime("orders", env_prefix="MYSERVICE", environ=environ)
+    new_plugin(runtime, Options("queue"))
+    with pytest.raises(ConfigError) as caught:
+        runtime.config.raise_for_issues()
+    assert (
+        "MYSERVICE_QUEUE_RETRY_MAX_DELAY: 1s is shorter than MYSERVICE_QUEUE_RETRY_DELAY (10s)"
+        in str(caught.value)
     )

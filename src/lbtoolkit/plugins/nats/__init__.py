@@ -16,7 +16,14 @@ message seen twice.
 from __future__ import annotations
 
 from lbtoolkit._public import export
-from lbtoolkit.plugins._messaging import BytesHandler, Delivery, Handler, HeaderValue
+from lbtoolkit.plugins._messaging import (
+    BytesHandler,
+    Delivery,
+    DeliveryScopeError,
+    Handler,
+    HeaderValue,
+    within_deadline,
+)
 from lbtoolkit.plugins.nats._config import Config, Options
 from lbtoolkit.plugins.nats._errors import (
     NatsConnectionError,
@@ -33,6 +40,7 @@ __all__ = [
     "BytesHandler",
     "Config",
     "Delivery",
+    "DeliveryScopeError",
     "Handler",
     "HeaderValue",
     "NatsConnectionError",
@@ -46,6 +54,7 @@ __all__ = [
     "Subscription",
     "new_plugin",
     "new_test_plugin",
+    "within_deadline",
 ]
 
 export(__name__, __all__)

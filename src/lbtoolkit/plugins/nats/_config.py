@@ -15,6 +15,7 @@ from lbtoolkit.config import (
     Kind,
     NonNegativeDuration,
     PositiveDuration,
+    SampleRate,
     check_host_name,
     env,
     format_duration,
@@ -105,10 +106,18 @@ class Config(BaseModel):
         "RETRY_DELAY", default="1s", comment="Delay before a failed message is delivered again"
     )
     max_delay: NonNegativeDuration = env(
-        "MAX_DELAY", default="1m", comment="Longest delay before a failed message comes again"
+        "MAX_DELAY",
+        default="1m",
+        comment="Longest delay before a failed message comes again",
+        aliases=("RETRY_MAX_DELAY",),
     )
     backoff: Backoff = env(
         "BACKOFF", default=2.0, comment="Factor the retry delay grows by with each failure"
+    )
+    retry_jitter: SampleRate = env(
+        "RETRY_JITTER",
+        default=0.1,
+        comment="Random share (0-1) a retry delay is lengthened by, so failures spread out",
     )
     prefetch: Prefetch = env(
         "PREFETCH",

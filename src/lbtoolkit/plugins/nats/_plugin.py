@@ -15,9 +15,12 @@ from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 
 from lbtoolkit.plugins._messaging import (
     BytesHandler,
+    Consumer,
     Handler,
     HeaderValue,
     as_delivery_handler,
+    current_deadline,
+    outgoing_context,
 )
 from lbtoolkit.plugins._support import describe
 from lbtoolkit.plugins.nats._config import Config, Options, Servers, find_issues, resolve_servers
@@ -184,7 +187,10 @@ class NatsPlugin:
             factor=config.backoff,
             longest_delay=config.max_delay.total_seconds(),
             ack_wait=config.ack_wait.total_seconds(),
+            jitter=config.retry_jitter,
         )
+        self._traces = runtime.tools.traces
+        self._consumer = Consumer(runtime, "nats", self._log)
         self._client: Client | None = None
         self._js: JetStreamContext | None = None
         self._dead_letters_ready = False
@@ -269,6 +275,18 @@ class NatsPlugin:
         JetStream stores it once) until acknowledged or ``PUBLISH_TIMEOUT``.
         Raises ``NatsPublishError``.
         """
+        if self._traces.enabled or current_deadline() is not None:
+            with outgoing_context(
+                self._runtime, "nats", self._subject_prefix + event, event
+            ) as extra:
+                # The caller's own headers win: a deadline given explicitly stays.
+                await self._send(event, data, {**extra, **headers} if headers else extra)
+            return
+        await self._send(event, data, headers)
+
+    async def _send(
+        self, event: str, data: bytes, headers: Mapping[str, HeaderValue] | None
+    ) -> None:
         subject = self._subject_prefix + event
         # Handlers still draining in on_stop may publish until the connection closes.
         js = self._js
@@ -408,6 +426,7 @@ class NatsPlugin:
             handler=on_delivery,
             prefetch=self.config.prefetch if prefetch is None else max(prefetch, 1),
             retry=self._retry,
+            consumer=self._consumer,
             log=self._log,
             on_unsubscribe=self._forget,
         )

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import nats.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from lbtoolkit.plugins._messaging import jittered
 from lbtoolkit.plugins._support import describe
 from lbtoolkit.plugins.nats._wire import (
     MESSAGE_ID_HEADER,
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from nats.aio.msg import Msg
     from nats.js import JetStreamContext
 
-    from lbtoolkit.plugins._messaging import Handler
+    from lbtoolkit.plugins._messaging import Consumer, Handler
 
 __all__ = ["RetryPolicy", "Subscription"]
 
@@ -60,10 +61,12 @@ class RetryPolicy:
     factor: float
     longest_delay: float
     ack_wait: float
+    jitter: float = 0.0
 
     def delay(self, attempt: int) -> float:
-        """Seconds before the next delivery, after delivery ``attempt`` failed."""
-        return retry_delay(attempt, self.first_delay, self.factor, self.longest_delay)
+        """Seconds before the next delivery, after delivery ``attempt`` failed (jittered upward)."""
+        base = retry_delay(attempt, self.first_delay, self.factor, self.longest_delay)
+        return jittered(base, self.jitter)
 
 
 class Subscription:
@@ -85,6 +88,7 @@ class Subscription:
         handler: Handler,
         prefetch: int,
         retry: RetryPolicy,
+        consumer: Consumer,
         log: logging.Logger,
         on_unsubscribe: Callable[[Subscription], Awaitable[None]],
     ) -> None:
@@ -97,6 +101,8 @@ class Subscription:
         self._handler = handler
         self._prefetch = prefetch
         self._retry = retry
+        self._consumer = consumer
+        self._metrics = consumer.metrics(service, event)
         self._log = log
         self._on_unsubscribe = on_unsubscribe
         self._js: JetStreamContext | None = None
@@ -308,15 +314,19 @@ class Subscription:
             await self._dead_letter(msg, attempt, reason)
             return
         delivery = delivery_of(msg, self.service, self._prefix_length, attempt)
-        try:
-            await self._handler(delivery)
-        except Exception as error:  # noqa: BLE001 - any handler error means "not processed"
-            self._log.exception(
+        if self._consumer.expired(delivery, self._metrics):
+            reason = "its producer's deadline passed before the handler started"
+            await self._dead_letter(msg, attempt - 1, reason)
+            return
+        error = await self._consumer.handle(self._handler, delivery, self._metrics, self.queue)
+        if error is not None:
+            self._log.error(
                 "%r: handler failed on message %s (attempt %d of %d)",
                 self,
                 delivery.message_id,
                 attempt,
                 retry.max_deliver,
+                exc_info=error,
             )
             if attempt >= retry.max_deliver:
                 await self._dead_letter(msg, attempt, describe(error))

@@ -12,7 +12,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from lbtoolkit.plugins._messaging import Delivery, HeaderValue
+from lbtoolkit.plugins._messaging import (
+    DEADLINE_HEADER,
+    Delivery,
+    HeaderValue,
+    parse_deadline,
+    retry_delay,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -109,6 +115,7 @@ def delivery_of(msg: Msg, service: str, prefix_length: int, attempt: int) -> Del
     """What the handler gets; ``prefix_length`` is that of ``{service root}.``."""
     headers = dict(msg.headers) if msg.headers else {}
     message_id = headers.pop(MESSAGE_ID_HEADER, None)
+    deadline = parse_deadline(headers[DEADLINE_HEADER]) if DEADLINE_HEADER in headers else None
     # Positional, in field order: built for every message.
     return Delivery(
         msg.subject[prefix_length:],
@@ -118,6 +125,8 @@ def delivery_of(msg: Msg, service: str, prefix_length: int, attempt: int) -> Del
         message_id,
         attempt > 1,
         attempt,
+        None,
+        deadline,
     )
 
 
@@ -150,12 +159,3 @@ def delivery_count(reply: str) -> int:
     """
     tokens = reply.split(".")
     return int(tokens[4] if len(tokens) == _SHORT_ACK_TOKENS else tokens[6])
-
-
-def retry_delay(attempt: int, first: float, factor: float, longest: float) -> float:
-    """Seconds before delivery ``attempt + 1``, after ``attempt`` failed: exponential, capped."""
-    if first <= 0:
-        return 0.0
-    # Bounded exponent: factor ** 1000 would overflow a float long after the cap.
-    growth = factor ** min(attempt - 1, 64)
-    return min(first * growth, longest)

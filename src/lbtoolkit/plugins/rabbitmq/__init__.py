@@ -6,12 +6,15 @@ Declared in a ``.proto`` file as ``plugin: "rabbitmq"``; variables are
 
 Delivery is at least once: durable exchanges and queues, persistent messages,
 publisher confirms, acknowledgement after the handler returns, automatic
-reconnection. Handlers must tolerate a message seen twice.
+reconnection. Handlers must tolerate a message seen twice. Failed messages come
+back after a growing delay held by the broker (delay queues), then go to a
+dead-letter queue. ``WIRE_FORMAT=lastbackend`` speaks the Go toolkit's format.
 """
 
 from __future__ import annotations
 
 from lbtoolkit._public import export
+from lbtoolkit.plugins._messaging import DeliveryScopeError, within_deadline
 from lbtoolkit.plugins.rabbitmq._config import Config, Options
 from lbtoolkit.plugins.rabbitmq._delivery import Delivery, HeaderValue
 from lbtoolkit.plugins.rabbitmq._errors import (
@@ -30,6 +33,7 @@ __all__ = [
     "BytesHandler",
     "Config",
     "Delivery",
+    "DeliveryScopeError",
     "Handler",
     "HeaderValue",
     "Options",
@@ -43,6 +47,7 @@ __all__ = [
     "Subscription",
     "new_plugin",
     "new_test_plugin",
+    "within_deadline",
 ]
 
 export(__name__, __all__)

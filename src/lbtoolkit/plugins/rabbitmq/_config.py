@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from yarl import URL
 
 from lbtoolkit.config import (
@@ -14,14 +16,31 @@ from lbtoolkit.config import (
     NonNegativeInt,
     PositiveDuration,
     RemotePort,
+    SampleRate,
     env,
+    format_duration,
 )
 
-__all__ = ["DEFAULT_PREFIX", "Config", "Options", "Target", "resolve_target"]
+__all__ = [
+    "DEFAULT_PREFIX",
+    "Config",
+    "Options",
+    "Target",
+    "WireFormat",
+    "delay_issue",
+    "resolve_target",
+]
 
 DEFAULT_PREFIX = "rabbitmq"
 
 _DEFAULT_PORTS = {"amqp": 5672, "amqps": 5671}
+
+
+Backoff = Annotated[float, Field(ge=1, le=10)]
+
+
+WireFormat = Literal["native", "lastbackend"]
+"""How events look on the broker: this toolkit's own, or the Go toolkit's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +77,33 @@ class Config(BaseModel):
         comment="Times a message is delivered again after its handler failed, before it "
         "moves to the subscription's dead-letter queue",
     )
+    retry_delay: NonNegativeDuration = env(
+        "RETRY_DELAY",
+        default="1s",
+        comment="Delay before a failed message is delivered again, held by the broker "
+        "(0s: at once)",
+    )
+    retry_max_delay: NonNegativeDuration = env(
+        "RETRY_MAX_DELAY",
+        default="1m",
+        comment="Longest delay before a failed message comes again",
+        aliases=("MAX_DELAY",),
+    )
+    backoff: Backoff = env(
+        "BACKOFF", default=2.0, comment="Factor the retry delay grows by with each failure"
+    )
+    retry_jitter: SampleRate = env(
+        "RETRY_JITTER",
+        default=0.1,
+        comment="Random share (0-1) a retry delay is lengthened by, so failures spread out",
+    )
+    wire_format: WireFormat = env(
+        "WIRE_FORMAT",
+        default="native",
+        comment="Events on the broker: native (topic exchanges, raw payload) or lastbackend "
+        "(the Go toolkit's fanout exchanges and JSON envelope, to share a broker with Go "
+        "services)",
+    )
     connect_timeout: PositiveDuration = env(
         "CONNECT_TIMEOUT", default="5s", comment="Timeout of the first connection at start"
     )
@@ -87,6 +133,20 @@ class Target:
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+def delay_issue(config: Config, name_of: Callable[[str], str], owner: str) -> ConfigIssue | None:
+    """The longest retry delay may not be shorter than the first."""
+    if config.retry_max_delay >= config.retry_delay:
+        return None
+    longest, first = name_of("RETRY_MAX_DELAY"), name_of("RETRY_DELAY")
+    return ConfigIssue(
+        longest,
+        f"{format_duration(config.retry_max_delay)} is shorter than {first} "
+        f"({format_duration(config.retry_delay)})",
+        owner,
+        f"raise {longest} or lower {first}",
+    )
 
 
 def resolve_target(

@@ -9,13 +9,17 @@ from datetime import UTC, datetime
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, DeliveryMode
 
-from lbtoolkit.plugins._messaging import Delivery, HeaderValue
+from lbtoolkit.plugins._messaging import DEADLINE_HEADER, Delivery, HeaderValue, parse_deadline
 
 __all__ = [
+    "ATTEMPTS_HEADER",
+    "ERROR_HEADER",
     "RETRIES_HEADER",
     "Delivery",
     "HeaderValue",
+    "dead_letter_copy",
     "delivery_of",
+    "one_line",
     "outgoing",
     "retries_of",
     "retry_copy",
@@ -24,21 +28,49 @@ __all__ = [
 # Failed deliveries travel back to the queue with this counter: classic queues
 # do not count deliveries, and a redelivery after a lost connection is no failure.
 RETRIES_HEADER = "x-lbtoolkit-retries"
+# What the last attempt raised, one line, bounded: the next attempt and the dead letter see it.
+ERROR_HEADER = "x-lbtoolkit-error"
+# On a dead letter: handler runs it had (0 when given up unrun, past its deadline).
+ATTEMPTS_HEADER = "x-lbtoolkit-attempts"
+# The broker's own record of dead-letterings (the delay queues' expiries): not the publisher's.
+_BROKER_HEADERS = (
+    "x-death",
+    "x-first-death-exchange",
+    "x-first-death-queue",
+    "x-first-death-reason",
+    "x-last-death-exchange",
+    "x-last-death-queue",
+    "x-last-death-reason",
+)
+_MAX_ERROR_TEXT = 500
 
 
-def delivery_of(message: AbstractIncomingMessage, service: str, event: str) -> Delivery:
-    """What the handler of ``service``'s ``event`` gets for ``message``."""
+def delivery_of(
+    message: AbstractIncomingMessage, service: str, event: str, data: bytes | None = None
+) -> Delivery:
+    """What the handler of ``service``'s ``event`` gets for ``message`` (``data``: its payload)."""
     headers = dict(message.headers or ())
-    retries = _as_int(headers.pop(RETRIES_HEADER, 0)) if headers else 0
+    retries, last_error, deadline = 0, None, None
+    if headers:
+        retries = _as_int(headers.pop(RETRIES_HEADER, 0))
+        error = headers.pop(ERROR_HEADER, None)
+        last_error = error.decode("utf-8", "replace") if isinstance(error, bytes) else error
+        if "x-death" in headers:
+            for name in _BROKER_HEADERS:
+                headers.pop(name, None)
+        if DEADLINE_HEADER in headers:
+            deadline = parse_deadline(headers[DEADLINE_HEADER])
     # Positional, in field order: built for every message, and keywords cost more.
     return Delivery(
-        message.type or event,
+        event,
         message.app_id or service,
-        message.body,
+        message.body if data is None else data,
         headers,
         message.message_id,
         bool(message.redelivered),
         retries + 1,
+        last_error if isinstance(last_error, str) else None,
+        deadline,
     )
 
 
@@ -63,10 +95,30 @@ def retries_of(message: AbstractIncomingMessage) -> int:
     return _as_int((message.headers or {}).get(RETRIES_HEADER, 0))
 
 
-def retry_copy(message: AbstractIncomingMessage, retries: int) -> aio_pika.Message:
-    """The same message with its failure counter set to ``retries``."""
+def one_line(error: str) -> str:
+    """An error's text as one bounded line, fit for a header."""
+    return " ".join(error.split())[:_MAX_ERROR_TEXT]
+
+
+def retry_copy(
+    message: AbstractIncomingMessage,
+    retries: int,
+    error: str | None = None,
+    expiration_ms: int | None = None,
+    attempts: int | None = None,
+) -> aio_pika.Message:
+    """The same message with its failure counter set to ``retries`` and the error that failed it.
+
+    ``expiration_ms`` is how long it waits in a delay queue before the broker
+    sends it back to the work queue.
+    """
+    # The broker's x-death record stays: the dead letter shows each delay queue it went through.
     headers = dict(message.headers or {})
     headers[RETRIES_HEADER] = retries
+    if error is not None:
+        headers[ERROR_HEADER] = one_line(error)
+    if attempts is not None:
+        headers[ATTEMPTS_HEADER] = attempts
     return aio_pika.Message(
         body=message.body,
         headers=headers,
@@ -78,7 +130,15 @@ def retry_copy(message: AbstractIncomingMessage, retries: int) -> aio_pika.Messa
         content_encoding=message.content_encoding,
         correlation_id=message.correlation_id,
         delivery_mode=DeliveryMode.PERSISTENT,
+        expiration=None if expiration_ms is None else expiration_ms / 1000,
     )
+
+
+def dead_letter_copy(
+    message: AbstractIncomingMessage, attempts: int, error: str
+) -> aio_pika.Message:
+    """The message as the dead-letter queue keeps it: why, and after how many handler runs."""
+    return retry_copy(message, max(attempts - 1, 0), error, attempts=attempts)
 
 
 def _as_int(value: object) -> int:

@@ -17,8 +17,9 @@ from aio_pika.exceptions import (
     ProbableAuthenticationError,
 )
 
+from lbtoolkit.plugins._messaging import Consumer, current_deadline, outgoing_context
 from lbtoolkit.plugins._support import describe
-from lbtoolkit.plugins.rabbitmq._config import Config, Options, resolve_target
+from lbtoolkit.plugins.rabbitmq._config import Config, Options, delay_issue, resolve_target
 from lbtoolkit.plugins.rabbitmq._delivery import HeaderValue, outgoing
 from lbtoolkit.plugins.rabbitmq._errors import (
     RabbitMQConnectionError,
@@ -27,7 +28,14 @@ from lbtoolkit.plugins.rabbitmq._errors import (
     RabbitMQPublishError,
 )
 from lbtoolkit.plugins.rabbitmq._handlers import BytesHandler, Handler, as_delivery_handler
+from lbtoolkit.plugins.rabbitmq._lastbackend import (
+    ROUTING_KEY,
+    encode_envelope,
+    message_type,
+    queue_of,
+)
 from lbtoolkit.plugins.rabbitmq._subscription import (
+    RetryPolicy,
     Subscription,
     declare_exchange,
     queue_name,
@@ -143,6 +151,19 @@ class RabbitMQPlugin:
         self._target, issue = resolve_target(self.config, dsn_variable, self._owner)
         if issue is not None:
             runtime.config.add_issue(issue)
+        config = self.config
+        if (delays := delay_issue(config, self._variable, self._owner)) is not None:
+            runtime.config.add_issue(delays)
+        self._go_format = config.wire_format == "lastbackend"
+        self._retry = RetryPolicy(
+            limit=config.retry_limit,
+            first_delay=config.retry_delay.total_seconds(),
+            factor=config.backoff,
+            longest_delay=config.retry_max_delay.total_seconds(),
+            jitter=config.retry_jitter,
+        )
+        self._traces = runtime.tools.traces
+        self._consumer = Consumer(runtime, "rabbitmq", self._log)
         self._connection: AbstractRobustConnection | None = None
         self._publisher: AbstractRobustChannel | None = None
         self._exchange: AbstractRobustExchange | None = None
@@ -173,7 +194,8 @@ class RabbitMQPlugin:
         try:
             publisher = await connection.channel(publisher_confirms=True)
             exchange = await self._declaring(
-                f"exchange {self._service!r}", declare_exchange(publisher, self._service)
+                f"exchange {self._service!r}",
+                declare_exchange(publisher, self._service, go_format=self._go_format),
             )
             for subscription in self._subscriptions:
                 await self._declaring(
@@ -213,7 +235,24 @@ class RabbitMQPlugin:
         for the reconnection and sends again (so a subscriber may see the message
         twice), up to ``PUBLISH_TIMEOUT``. Raises ``RabbitMQPublishError``.
         """
-        message = outgoing(self._service, event, data, headers)
+        if self._traces.enabled or current_deadline() is not None:
+            with outgoing_context(self._runtime, "rabbitmq", self._service, event) as extra:
+                # The caller's own headers win: a deadline given explicitly stays.
+                await self._send(event, data, {**extra, **headers} if headers else extra)
+            return
+        await self._send(event, data, headers)
+
+    async def _send(
+        self, event: str, data: bytes, headers: Mapping[str, HeaderValue] | None
+    ) -> None:
+        if self._go_format:
+            body = encode_envelope(event, bytes(data))
+            message = outgoing(self._service, event, body, headers)
+            message.type = message_type(self._service, event)
+            routing_key = ROUTING_KEY
+        else:
+            message = outgoing(self._service, event, data, headers)
+            routing_key = event
         # Handlers still draining in on_stop may publish until the connection closes.
         exchange = self._exchange
         if exchange is None:
@@ -224,14 +263,19 @@ class RabbitMQPlugin:
         # bookkeeping; _publish_again takes over with what is left of the time.
         try:
             async with asyncio.timeout(timeout):
-                await exchange.publish(message, routing_key=event, mandatory=False)
+                await exchange.publish(message, routing_key=routing_key, mandatory=False)
         except DeliveryError as error:
             raise self._refused(event, error) from error
         except (*CONNECTION_EXCEPTIONS, TimeoutError) as error:
-            await self._publish_again(message, event, started + timeout, error)
+            await self._publish_again(message, event, routing_key, started + timeout, error)
 
     async def _publish_again(
-        self, message: aio_pika.Message, event: str, deadline: float, error: BaseException
+        self,
+        message: aio_pika.Message,
+        event: str,
+        routing_key: str,
+        deadline: float,
+        error: BaseException,
     ) -> None:
         """Send ``message`` again until confirmed or ``deadline`` (loop time) passes."""
         loop = asyncio.get_running_loop()
@@ -249,7 +293,7 @@ class RabbitMQPlugin:
             try:
                 # A robust channel waits here for a lost connection to come back.
                 async with asyncio.timeout_at(deadline):
-                    await exchange.publish(message, routing_key=event, mandatory=False)
+                    await exchange.publish(message, routing_key=routing_key, mandatory=False)
             except DeliveryError as refused:
                 raise self._refused(event, refused) from refused
             except (*CONNECTION_EXCEPTIONS, TimeoutError) as again:
@@ -297,26 +341,35 @@ class RabbitMQPlugin:
         payload with its event, headers and attempt. Any other handler is
         refused with ``RabbitMQHandlerError``.
 
-        The queue (default ``{this service}:{service}:{event}``) is durable and
+        The queue (default ``{this service}:{service}:{event}``; the Go
+        plugin's ``{service}:events`` with ``WIRE_FORMAT=lastbackend``) is
         shared by the replicas of this service. Declared at once when connected
         (else in ``pre_start``); consumed from ``on_start`` on. ``prefetch``
-        overrides ``PREFETCH`` for this subscription. The handler's message is
-        acknowledged when it returns; when it raises, the message comes again
-        up to ``RETRY_LIMIT`` times, then moves to ``{queue}.dead-letter``.
+        overrides ``PREFETCH`` for this subscription. Each delivery runs as a
+        request (``delivery.get`` for request-scoped dependencies, a consumer
+        span, metrics; past its producer's deadline it is dead-lettered
+        unhandled). The handler's message is acknowledged when it returns; when
+        it raises, the message comes again after ``RETRY_DELAY`` (growing by
+        ``BACKOFF`` up to ``RETRY_MAX_DELAY``, held in a delay queue on the
+        broker), up to ``RETRY_LIMIT`` times, then moves to ``{queue}.dead-letter``.
         """
         subject = f"{service}/{event}"
         on_delivery = as_delivery_handler(handler, self._owner, subject)
         if self._stopping:
             raise RabbitMQNotConnectedError(self._owner, f"subscribe to {subject}")
+        default_queue = queue_of(service) if self._go_format else None
         subscription = Subscription(
             service=service,
             event=event,
-            queue=queue or queue_name(self._service, service, event),
+            queue=queue or default_queue or queue_name(self._service, service, event),
             handler=on_delivery,
             prefetch=self.config.prefetch if prefetch is None else prefetch,
-            retry_limit=self.config.retry_limit,
+            retry=self._retry,
+            consumer=self._consumer,
             log=self._log,
             on_unsubscribe=self._forget,
+            go_format=self._go_format,
+            route=self._route,
         )
         connection = self._connection
         if connection is not None:
@@ -409,6 +462,13 @@ class RabbitMQPlugin:
         except (*CONNECTION_EXCEPTIONS, TimeoutError) as error:
             cause = describe(error, self._secrets())
             raise RabbitMQDeclareError(self._owner, what, cause) from error
+
+    def _route(self, queue: str, kind: str) -> Subscription | None:
+        """The subscription for Go-format messages of type ``kind`` on ``queue``."""
+        for subscription in self._subscriptions:
+            if subscription.queue == queue and subscription.message_type == kind:
+                return subscription
+        return None
 
     async def _forget(self, subscription: Subscription) -> None:
         if subscription in self._subscriptions:
