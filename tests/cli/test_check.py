@@ -261,3 +261,134 @@ def test_check_reports_a_dependency_cycle(service_module: Callable[[str], str]) 
     assert result.stderr == (
         f"error: {name}:cyclic: 1 problem(s) would stop the start (listed above)\n"
     )
+
+
+TIMELINE = """
+    import asyncio
+
+    import lbtoolkit
+
+    HOOKS = []  # every hook that ran, in order
+
+
+    class Component:
+        fail_on_start = False
+
+        async def pre_start(self):
+            # Long enough for the wave-1 pre_starts to overlap visibly in the table.
+            await asyncio.sleep(0.02)
+            HOOKS.append(f"{type(self).__name__}.pre_start")
+
+        async def on_start(self):
+            HOOKS.append(f"{type(self).__name__}.on_start")
+            if self.fail_on_start:
+                raise RuntimeError("the mail relay refused the login")
+
+        async def on_stop(self):
+            HOOKS.append(f"{type(self).__name__}.on_stop")
+
+
+    class Db(Component):
+        pass
+
+
+    class Cache(Component):
+        pass
+
+
+    class Mailer(Component):
+        depends_on = (Db,)
+
+
+    def build(mailer_fails=False) -> lbtoolkit.Service:
+        app = lbtoolkit.new_service("timeline", env_prefix="W")
+        mailer = Mailer()
+        mailer.fail_on_start = mailer_fails
+        app.runtime.plugin.provide_value(Db(), name="db")
+        app.runtime.plugin.provide_value(Cache(), name="cache")
+        app.runtime.plugin.provide_value(mailer, name="mail")
+        return app
+
+
+    def failing() -> lbtoolkit.Service:
+        return build(mailer_fails=True)
+"""
+
+
+def timeline_rows(stdout: str) -> list[list[str]]:
+    """The table's rows after ``start-up timeline:``, split into cells (the bar dropped)."""
+    lines = stdout.splitlines()
+    table = lines[lines.index("start-up timeline:") + 1 :]
+    assert table[0].split()[:3] == ["start", "ms", "end"], stdout
+    rows = []
+    for line in table[1:]:
+        if "|" not in line:
+            break
+        rows.append(line.split("|")[0].split())
+    return rows
+
+
+def test_check_timeline_starts_prints_the_timeline_and_stops(
+    service_module: Callable[[str], str],
+) -> None:
+    name = service_module(TIMELINE)
+
+    result = runner.invoke(app, ["check", f"{name}:build", "--timeline"], env=WAVES_ENVIRON)
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines.index(f"{name}:build: ready to start") < lines.index(
+        f"starting {name}:build (connecting to its servers, listening on the ports above)"
+    )
+    rows = timeline_rows(result.stdout)
+    # start, end, took, outcome, wave, step (2 words), owner (2 words), hook
+    pre_starts = {" ".join(r[7:9]): r for r in rows if r[-1] == "pre_start"}
+    assert set(pre_starts) == {'plugin "db"', 'plugin "cache"', 'plugin "mail"'}
+    assert {r[3] for r in rows} == {"ok"}
+    assert [pre_starts[p][4] for p in ('plugin "db"', 'plugin "cache"', 'plugin "mail"')] == [
+        "1",
+        "1",
+        "2",
+    ]
+    # The second wave began only after the first one ended.
+    assert float(pre_starts['plugin "mail"'][0]) >= float(pre_starts['plugin "db"'][1])
+    assert lines[-1] == f"{name}:build: started and stopped"
+    module = importlib.import_module(name)
+    # Started for real, then stopped: every stop hook ran too.
+    assert sorted(h for h in module.HOOKS if h.endswith("on_stop")) == [
+        "Cache.on_stop",
+        "Db.on_stop",
+        "Mailer.on_stop",
+    ]
+
+
+def test_check_timeline_of_a_failed_start_shows_the_failure_and_the_rollback(
+    service_module: Callable[[str], str],
+) -> None:
+    name = service_module(TIMELINE)
+
+    result = runner.invoke(app, ["check", f"{name}:failing", "--timeline"], env=WAVES_ENVIRON)
+
+    assert result.exit_code == 1
+    rows = timeline_rows(result.stdout)
+    failed = [r for r in rows if r[3] == "failed"]
+    assert [" ".join(r[-3:]) for r in failed] == ['plugin "mail" on_start']
+    rollback = {" ".join(r[-3:]) for r in rows if "rollback" in r}
+    assert {'plugin "db" on_stop', 'plugin "cache" on_stop'} <= rollback
+    assert result.stderr.startswith(f"error: {name}:failing: the start failed: ")
+    assert "the mail relay refused the login" in result.stderr
+    assert f"{name}:failing: started and stopped" not in result.stdout
+
+
+def test_check_timeline_starts_nothing_when_a_check_fails(
+    service_module: Callable[[str], str],
+) -> None:
+    name = service_module(TIMELINE)
+
+    result = runner.invoke(
+        app, ["check", f"{name}:build", "--timeline"], env={**WAVES_ENVIRON, "W_LOG_LEVEL": "LOUD"}
+    )
+
+    assert result.exit_code == 1
+    assert "start-up timeline:" not in result.stdout
+    assert importlib.import_module(name).HOOKS == []

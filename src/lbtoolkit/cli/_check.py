@@ -5,6 +5,10 @@ checked and all reported at once; the start and stop order printed wave by
 wave, as the runtime plans them. Nothing is connected to: plugins and packages
 are built (constructors never connect) but none of their hooks runs, and a port
 is only bound for a moment, to see whether it is free, and released.
+
+``--timeline`` is the exception, asked for by name: once every check passed it
+starts the service for real (its hooks connect to their servers, its servers
+listen on the configured ports), prints the start-up timeline and stops it.
 """
 
 from __future__ import annotations
@@ -45,6 +49,16 @@ def check(
     target: Annotated[
         str, typer.Argument(metavar="MODULE:APP", help="The service, or a factory building it.")
     ],
+    timeline: Annotated[
+        bool,
+        typer.Option(
+            "--timeline",
+            help=(
+                "Then START the service (it connects to its servers and listens on the "
+                "configured ports), print its start-up timeline and stop it."
+            ),
+        ),
+    ] = False,
 ) -> None:
     """Check config, dependencies and ports; print the start and stop order.
 
@@ -52,7 +66,8 @@ def check(
     provides, a dependency cycle, ports taken by another process or used twice.
     """
     service = load_service(target)
-    waves = plan(service)
+    # The start reuses the plugins and packages built to plan the waves.
+    waves = plan(service, keep_built=timeline)
     problems = [*_config_problems(service), *waves.problems]
     start, stop = lifecycle_order(service, waves)
     say("start order:")
@@ -72,6 +87,38 @@ def check(
             say(f"problem: {problem}")
         fail(f"{target}: {len(problems)} problem(s) would stop the start (listed above)")
     say(f"{target}: ready to start")
+    if timeline:
+        start_and_stop(service, target)
+
+
+def start_and_stop(service: Service, target: str) -> None:
+    """Start the service, print its start-up timeline, stop it; exit 1 if the start failed.
+
+    A failed start has rolled back by the time ``start()`` raises, so the
+    timeline printed then shows the failure and the stop hooks of the rollback.
+    """
+    from lbtoolkit.runtime import render_timeline  # noqa: PLC0415
+
+    say(f"starting {target} (connecting to its servers, listening on the ports above)")
+
+    async def run() -> str:
+        """What went wrong, or "" when it started and stopped."""
+        try:
+            await service.start()
+        except Exception as error:  # noqa: BLE001 - reported with the timeline
+            return f"the start failed: {type(error).__name__}: {error}"
+        try:
+            await service.stop()
+        except Exception as error:  # noqa: BLE001 - reported with the timeline
+            return f"it started, but the stop failed: {type(error).__name__}: {error}"
+        return ""
+
+    failure = asyncio.run(run())
+    say("start-up timeline:")
+    say(render_timeline(service.runtime.timeline.records))
+    if failure:
+        fail(f"{target}: {failure}")
+    say(f"{target}: started and stopped")
 
 
 def _config_problems(service: Service) -> list[str]:
@@ -96,11 +143,12 @@ class Plan:
     problems: list[str]
 
 
-def plan(service: Service) -> Plan:
+def plan(service: Service, *, keep_built: bool = False) -> Plan:
     """Validate the graph and compute the start waves as the runtime will.
 
     Plugins and packages are built (their constructors never connect), no hook
     runs. A type no one provides, a failing constructor and a cycle are problems.
+    With ``keep_built`` what was built stays open, for a start that follows.
     """
     from lbtoolkit.runtime import (  # noqa: PLC0415
         DependencyCycleError,
@@ -112,10 +160,14 @@ def plan(service: Service) -> Plan:
 
     async def waves() -> tuple[list[list[str]], list[list[str]]]:
         try:
-            return await service.plan_waves()
-        finally:
+            planned = await service.plan_waves()
+        except BaseException:
+            await runtime.injector.close()
+            raise
+        if not keep_built:
             # Finalizers of what was built (nothing connected, so nothing to close).
             await runtime.injector.close()
+        return planned
 
     try:
         plugins, packages = asyncio.run(waves())

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 import grpc.aio
 
+from lbtoolkit.client import bind_incoming_call
 from lbtoolkit.server._context import CallSite, RequestContext, close_request_scope
 from lbtoolkit.server._validation import RequestCheck, request_check
 from lbtoolkit.server.grpc._interceptors import Handler, Interceptor, chain
@@ -214,6 +215,7 @@ def _unary(prepared: _Call, metrics: MethodMetrics, tracker: CallTracker) -> Beh
     )
 
     async def behavior(request: Any, context: Context) -> Any:
+        bind_incoming_call(context)  # calls to other services inherit its deadline and headers
         span = tracing.start(context) if tracing is not None else None
         # grpc's peer is read now: it is gone once the call ends.
         request_context = site.context(context, context.peer()) if site is not None else None
@@ -261,6 +263,7 @@ def _streaming(prepared: _Call, metrics: MethodMetrics, tracker: CallTracker) ->
     )
 
     async def behavior(request: Any, context: Context) -> AsyncIterator[Any]:
+        bind_incoming_call(context)
         span = tracing.start(context) if tracing is not None else None
         request_context = site.context(context, context.peer()) if site is not None else None
         tracker.running += 1

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import Message
@@ -11,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from lbtoolkit._shortcuts._starlette import JsonReply, read_body
+from lbtoolkit.client import bind_incoming_call
 from lbtoolkit.errors import StatusError
 from lbtoolkit.server._context import CallSite, RequestContext, close_request_scope
 from lbtoolkit.server._validation import request_check
@@ -25,7 +27,15 @@ if TYPE_CHECKING:
     from lbtoolkit.server.http._transcode import Binding
     from lbtoolkit.tools import Outages
 
-__all__ = ["Handler", "as_async", "error_endpoint", "metadata_of", "peer_of", "rpc_endpoint"]
+__all__ = [
+    "Handler",
+    "HttpCall",
+    "as_async",
+    "error_endpoint",
+    "metadata_of",
+    "peer_of",
+    "rpc_endpoint",
+]
 
 Handler = Callable[[Any, RequestContext], Awaitable[Message]]
 """An implementation method: ``async def get_user(self, request, context) -> User``."""
@@ -59,6 +69,8 @@ def rpc_endpoint(
     async def endpoint(request: Request) -> Response:
         asgi = request.scope
         context = site.context(request)
+        # Client calls the implementation makes carry this request's deadline and headers.
+        bind_incoming_call(HttpCall(asgi["headers"]))
         try:
             body = await read_body(request) if reads_body else b""
             message = build(body, asgi["path_params"], asgi["query_string"])
@@ -73,6 +85,37 @@ def rpc_endpoint(
         return JsonReply(content)
 
     return endpoint
+
+
+class HttpCall:
+    """An HTTP request as the client sees the call it serves (``lbtoolkit.client.IncomingCall``).
+
+    Its deadline is the ``grpc-timeout`` header, as grpc-gateway reads it,
+    counted from the request's arrival; its metadata are the headers.
+    """
+
+    __slots__ = ("_arrived", "_headers")
+
+    def __init__(self, headers: list[tuple[bytes, bytes]]) -> None:
+        self._headers = headers
+        self._arrived = time.monotonic()
+
+    def time_remaining(self) -> float | None:
+        from lbtoolkit.server.http._streaming import grpc_timeout  # noqa: PLC0415 - read rarely
+
+        for name, value in self._headers:
+            if name.lower() == b"grpc-timeout":
+                try:
+                    timeout = grpc_timeout(value.decode("latin-1"))
+                except StatusError:
+                    return None  # not gRPC's format: no deadline, as for a missing header
+                if timeout is None:
+                    return None
+                return max(0.0, timeout - (time.monotonic() - self._arrived))
+        return None
+
+    def invocation_metadata(self) -> Iterable[tuple[str, str]]:
+        return metadata_of([(name.lower(), value) for name, value in self._headers]).items()
 
 
 def _metadata_of_request(request: Request) -> dict[str, str]:

@@ -34,9 +34,16 @@ from lbtoolkit.server.http._middleware import (
     MiddlewareRegistry,
     compose,
 )
+from lbtoolkit.server.http._mount import Mounts
 from lbtoolkit.server.http._observe import HttpMetrics, RouteStats, Tracing
 from lbtoolkit.server.http._responses import error_body, error_response
 from lbtoolkit.server.http._router import Router
+from lbtoolkit.server.http._streaming import (
+    Streams,
+    grpc_timeout,
+    open_local_stream,
+    stream_endpoint,
+)
 from lbtoolkit.server.http._transcode import Binding
 from lbtoolkit.spec import PathTemplate
 from lbtoolkit.tools import blames_address, listen_tcp, listening_ports_shared
@@ -52,6 +59,9 @@ if TYPE_CHECKING:
     from lbtoolkit._di import Injector
     from lbtoolkit.client import ChannelPool
     from lbtoolkit.config import ConfigController
+    from lbtoolkit.server._context import RequestContext
+    from lbtoolkit.server.http._mount import WebSocketEndpoint
+    from lbtoolkit.server.http._streaming import OpenStream
     from lbtoolkit.spec import HttpRule, MethodSpec, ServiceSpec
     from lbtoolkit.tools import Tools
 
@@ -109,6 +119,8 @@ class HttpServer:
         # Where proxied methods are sent; without it they answer 501.
         self._channels = channels
         self._websockets = False
+        # Server-streaming answers being written, ended at once when the server stops.
+        self._streams = Streams()
         self.config = runtime_config.parse(HttpServerConfig, name, owner=f"HTTP server {name!r}")
         self._port_variable = runtime_config.variable_name("SERVER_PORT", name)
         self._listen_variable = runtime_config.variable_name("SERVER_LISTEN", name)
@@ -117,6 +129,8 @@ class HttpServer:
         self._middlewares = MiddlewareRegistry(injector)
         self._services: list[ServiceSpec] = []
         self._handlers: list[_ExtraHandler] = []
+        # WebSocket endpoints and ASGI apps sharing the port (add_websocket_route, add_asgi_route).
+        self._mounts = Mounts()
         self._asgi: ASGIApp | None = None
         self._app: HttpApp | None = None
         self._server: uvicorn.Server | None = None
@@ -184,6 +198,53 @@ class HttpServer:
         template = PathTemplate.parse(path)
         self._handlers.append(_ExtraHandler(method.upper(), template, handler, tuple(middlewares)))
 
+    def add_websocket_route(self, path: str, endpoint: WebSocketEndpoint) -> None:
+        """Serve WebSocket connections to ``path`` with ``endpoint`` (``async def endpoint(ws)``).
+
+        ``path`` is a ``google.api.http`` template; ``endpoint`` gets each
+        connection as a Starlette ``WebSocket``, not yet accepted, variables in
+        ``websocket.path_params``. Middlewares do not run; at stop the drain
+        closes the connection (code 1012) as it does the service's own.
+        ``HttpRouteError`` if a WebSocket route already has the path.
+        """
+        self._check_open("add_websocket_route")
+        if not _is_async(endpoint):
+            msg = f"endpoint of WEBSOCKET {path} must be an async function (async def)"
+            raise TypeError(msg)
+        self._mounts.add_websocket(path, endpoint, **self._declared_routes())
+
+    def add_asgi_route(self, path: str, app: ASGIApp) -> None:
+        """Hand HTTP requests and WebSocket connections for ``path`` and under it to ``app``.
+
+        ``path`` is literal (``/realtime``); ``app`` gets the scope with
+        ``path`` whole and ``root_path`` set to ``path``, as Starlette's
+        ``Mount`` passes it, and no lifespan events. Middlewares, CORS and the
+        HTTP metrics do not apply to it; the drain at stop does.
+        ``HttpRouteError`` if a route could match ``path`` or a path under it.
+        """
+        self._check_open("add_asgi_route")
+        if not _is_async(app):
+            msg = f"the ASGI app at {path} must be async (async def __call__)"
+            raise TypeError(msg)
+        self._mounts.add_asgi(path, app, **self._declared_routes())
+
+    def _declared_routes(self) -> dict[str, list[tuple[PathTemplate, str]]]:
+        """The routes declared so far, for a mount to be checked against."""
+        http = [
+            (rule.template, f"{rule.method.upper()} {rule.path} ({method.grpc_path})")
+            for spec in self._services
+            for method, rule in spec.http_routes
+        ]
+        http += [(h.template, f"{h.method} {h.template}") for h in self._handlers]
+        return {"http": http, "websockets": self._websocket_routes()}
+
+    def _websocket_routes(self) -> list[tuple[PathTemplate, str]]:
+        return [
+            (rule.template, f"WEBSOCKET {rule.path} ({method.grpc_path})")
+            for spec in self._services
+            for method, rule in spec.websocket_routes
+        ]
+
     def _check_open(self, what: str) -> None:
         if self._app is not None:
             msg = f"HTTP server {self._name!r} is prepared; call {what}() before the service starts"
@@ -223,8 +284,15 @@ class HttpServer:
         )
         # Read when scraped: nothing to update per request.
         metrics.in_flight.labels(self._name).set_function(lambda: self.in_flight)
-        self._asgi = await self._with_websockets(
-            self._with_cors(self._with_docs(self._app, router)), container, codecs
+        # Routes and mounts may have been declared in any order: checked again, all known.
+        http = [(route.template, route.label) for route in router.routes]
+        self._mounts.check(http=http, websockets=self._websocket_routes())
+        app = self._app
+        self._asgi = self._mounts.wrap(
+            await self._with_websockets(
+                self._with_cors(self._with_docs(self._app, router)), container, codecs
+            ),
+            refusing=lambda: app.refusing,
         )
 
     def _with_docs(self, app: HttpApp, router: Router[RouteTarget]) -> ASGIApp:
@@ -241,7 +309,7 @@ class HttpServer:
             app,
             document,
             title=self._name,
-            taken=lambda path: bool(router.allowed_methods(path)),
+            taken=lambda path: bool(router.allowed_methods(path)) or self._mounts.mounted(path),
         )
 
     async def _plan_service(
@@ -286,12 +354,25 @@ class HttpServer:
         container: AsyncContainer,
         label: str,
     ) -> Endpoint:
-        if method.client_streaming or method.server_streaming:
-            return error_endpoint(Unimplemented("streaming methods are not served over HTTP"))
+        if method.client_streaming:
+            return error_endpoint(
+                Unimplemented("client-streaming methods are not served over HTTP")
+            )
         if method.http_proxy is not None:
             if self._channels is None:
                 return error_endpoint(Unimplemented("proxied methods are not served over HTTP"))
             call = ProxyCall(method, self._channels, validation=self._validation)
+            if method.server_streaming:
+                return stream_endpoint(
+                    Binding(method, rule, codecs),
+                    _proxy_stream(call),
+                    method.grpc_path,
+                    container=None,
+                    log=_log,
+                    streams=self._streams,
+                    # Checked before the stream starts, so a bad request still gets its 400.
+                    validation=self._validation,
+                )
             return _proxy_endpoint(Binding(method, rule, codecs), call)
         handler: Any = getattr(implementation, method.handler, None)
         if not callable(handler):
@@ -299,6 +380,17 @@ class HttpServer:
             hint = f"implement async def {method.handler}(self, request, context)"
             raise HttpRouteError(label, reason, hint)
         binding = Binding(method, rule, codecs)
+        if method.server_streaming:
+            return stream_endpoint(
+                binding,
+                open_local_stream(handler),
+                method.grpc_path,
+                container=container,
+                log=_log,
+                streams=self._streams,
+                outages=self._tools.outages,
+                validation=self._validation,
+            )
         return rpc_endpoint(
             binding,
             as_async(handler),
@@ -372,7 +464,7 @@ class HttpServer:
             self._asgi,
             sock,
             interface="asgi3",
-            ws="websockets-sansio" if self._websockets else "none",
+            ws="websockets-sansio" if self._websockets or self._mounts.websockets else "none",
             access_log=False,
             proxy_headers=False,
             server_header=False,
@@ -406,6 +498,9 @@ class HttpServer:
         deadline = loop.time() + max(timeout, 0.0)
         try:
             await self._refuse_new_requests(server, deadline)
+            # A stream that watches something never ends by itself: end it now,
+            # with an error its client can tell from a cut connection.
+            self._streams.stop_all()
             # Idle keep-alive connections close now, busy ones after their response.
             for connection in connections(server):
                 shut_down_connection(connection)
@@ -467,10 +562,22 @@ def _proxy_endpoint(binding: Binding, call: ProxyCall) -> Endpoint:
         asgi = request.scope
         try:
             body = await request.body() if reads_body else b""
+            timeout = grpc_timeout(request.headers.get("grpc-timeout"))
             message = binding.request(body, asgi["path_params"], asgi["query_string"])
-            content = binding.response(await call(message, metadata_of(asgi["headers"])))
+            reply = await call(message, metadata_of(asgi["headers"]), timeout)
+            content = binding.response(reply)
         except Exception as error:  # noqa: BLE001 - every error becomes an answer
             return error_response(error, _log, where)
         return Response(content, media_type="application/json")
 
     return endpoint
+
+
+def _proxy_stream(call: ProxyCall) -> OpenStream:
+    """Streams another service answers: the caller's deadline becomes the upstream call's."""
+
+    async def start(message: Any, context: RequestContext, rpc_timeout: float | None) -> Any:
+        request: Request = context.raw
+        return call.stream(message, metadata_of(request.scope["headers"]), rpc_timeout)
+
+    return start

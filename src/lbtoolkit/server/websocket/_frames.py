@@ -7,7 +7,9 @@ request message as JSON (optional: an empty request).
 
 Server to client: ``{"id": 1, "payload": {...}}`` or
 ``{"id": 1, "error": {"code": "NOT_FOUND", "message": "..."}}``, ``code``
-being a gRPC status code name. Answers to the connection's own call (the
+being a gRPC status code name. A streaming call's answers share its ``id``;
+``{"id": 1, "end": true}`` says it ended well (client to server: no more
+requests). Answers to the connection's own call (the
 ``websocket`` method run on connect) carry ``"id": null``.
 """
 
@@ -23,7 +25,15 @@ import grpc
 from lbtoolkit._exceptions import LbToolkitError
 from lbtoolkit.server.http._transcode import encode_json
 
-__all__ = ["ClientFrame", "FrameError", "FrameId", "error_frame", "parse_request", "reply_frame"]
+__all__ = [
+    "ClientFrame",
+    "FrameError",
+    "FrameId",
+    "end_frame",
+    "error_frame",
+    "parse_request",
+    "reply_frame",
+]
 
 FrameId = str | int | float | None
 """What a frame's ``id`` may be: answers carry the id of the frame they answer."""
@@ -80,6 +90,11 @@ def parse_request(text: str) -> ClientFrame:
 def reply_frame(frame_id: FrameId, payload: Any) -> str:
     """The frame answering ``frame_id`` with a reply (its JSON value)."""
     return encode_json({"id": frame_id, "payload": payload})
+
+
+def end_frame(frame_id: FrameId) -> str:
+    """The frame saying the streaming call ``frame_id`` ended without error."""
+    return encode_json({"id": frame_id, "end": True})
 
 
 def error_frame(frame_id: FrameId, code: grpc.StatusCode, message: str) -> str:

@@ -117,8 +117,6 @@ async def build_websocket_routes(
         implementation_of = None
         for method, rule in spec.websocket_routes:
             label = f"WEBSOCKET {rule.path} ({method.grpc_path})"
-            if method.client_streaming:
-                raise HttpRouteError(label, "a client-streaming method cannot be a websocket one")
             if implementation_of is None:
                 implementation_of = await implementation(spec, label)
             handler: Any = getattr(implementation_of, method.handler, None)
@@ -132,6 +130,7 @@ async def build_websocket_routes(
                 binding.request,
                 codecs.of_class(method.response_type),
                 request_check(enabled=validation),
+                codecs.of_class(method.request_type) if method.client_streaming else None,
             )
             router.add("GET", rule.template, _Endpoint(connect, proxies), label=label)
     if not router.routes:
@@ -150,8 +149,6 @@ def _proxies(
         return {}
     proxies: dict[str, ProxyTarget] = {}
     for method in methods:
-        if method.client_streaming or method.server_streaming:
-            continue  # a frame is one request and one answer
         target = ProxyTarget(
             method,
             ProxyCall(method, channels, validation=validation),
