@@ -11,6 +11,7 @@ Ports come from the services' own variables (``USERS_USERS_SERVER_PORT``, ...).
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -36,6 +37,9 @@ SERVERS = {
 }
 
 _print_lock = threading.Lock()
+# "2026-01-02 10:11:12,345 INFO  [users] logger: message": the column before "|" already
+# names the service and the day is today, so a demo line keeps the time, the level and the rest.
+_LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d (\d\d:\d\d:\d\d),\d+ (\w+)\s+\[[^\]]*\] ")
 
 
 def say(name: str, line: str) -> None:
@@ -67,9 +71,13 @@ def ensure_servers() -> bool:
     return False
 
 
+def shorten(line: str) -> str:
+    return _LOG_LINE.sub(lambda m: f"{m[1]} {m[2]:<7} ", line, count=1)
+
+
 def pump(name: str, stream: IO[str]) -> None:
     for line in stream:
-        say(name, line)
+        say(name, shorten(line))
 
 
 def start(name: str, module: str, environ: dict[str, str]) -> subprocess.Popen[str]:
@@ -154,7 +162,6 @@ def print_banner(environ: dict[str, str], users_grpc: str) -> None:
     notifier_grpc = port(environ, "NOTIFIER_NOTIFIER_GRPC_SERVER_PORT", "9091")
     create = '{"email": "ada@example.com", "name": "Ada"}'
     run = "PYTHONPATH=examples/users .venv/bin/python -m"
-    ws = port(environ, "USERS_WS_SERVER_PORT", "8084")
     for line in (
         f"users:    gRPC 127.0.0.1:{users_grpc}, HTTP http://127.0.0.1:{http}",
         f"          docs http://127.0.0.1:{http}/docs",
@@ -164,7 +171,7 @@ def print_banner(environ: dict[str, str], users_grpc: str) -> None:
         f"  curl -X POST http://127.0.0.1:{http}/v1/users -d '{create}'",
         f"  curl http://127.0.0.1:{http}/v1/users/<id>",
         f"  {run} users_service.call 127.0.0.1:{users_grpc} get <id>",
-        f"  {run} users_service.watch ws://127.0.0.1:{ws}/connection/websocket",
+        f"  {run} users_service.watch ws://127.0.0.1:{http}/connection/websocket",
         "Ctrl+C stops both",
     ):
         say("demo", line)

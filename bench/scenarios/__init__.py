@@ -7,10 +7,14 @@ from bench.scenarios import (
     cli,
     codegen,
     di,
+    grpc_client,
     grpc_unary,
     http_unary,
     nats_broker,
+    outbox,
+    peers,
     plugins,
+    sse,
     startup,
     validation,
     waves,
@@ -21,9 +25,12 @@ __all__ = ["SCENARIOS"]
 
 SCENARIOS: tuple[Scenario, ...] = (
     grpc_unary.SCENARIO,
+    grpc_client.SCENARIO,
     http_unary.SCENARIO,
+    sse.SCENARIO,
     plugins.SCENARIO,
     nats_broker.SCENARIO,
+    outbox.SCENARIO,
     startup.SCENARIO,
     di.SCENARIO,
     codegen.SCENARIO,
@@ -31,4 +38,5 @@ SCENARIOS: tuple[Scenario, ...] = (
     workers.SCENARIO,
     validation.SCENARIO,
     cli.SCENARIO,
+    peers.SCENARIO,
 )

@@ -52,8 +52,6 @@ def users_environ(database: str, service: str = "users", **overrides: str) -> di
         f"{servers}_SERVER_PORT": "0",
         "USERS_PROBES_SERVER_LISTEN": "127.0.0.1",
         "USERS_PROBES_SERVER_PORT": "0",
-        "USERS_WS_SERVER_LISTEN": "127.0.0.1",
-        "USERS_WS_SERVER_PORT": "0",
         "USERS_DB_HOST": "127.0.0.1",
         "USERS_DB_USERNAME": "postgres",
         "USERS_DB_DATABASE": database,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -41,7 +42,7 @@ def _read_until(lines: queue.Queue[str], markers: list[str], timeout: float) -> 
 
 @pytest.mark.integration
 def test_demo_runs_both_services_and_stops_on_sigterm() -> None:
-    ports = free_ports(8)
+    ports = free_ports(7)
     environ = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(
@@ -54,11 +55,10 @@ def test_demo_runs_both_services_and_stops_on_sigterm() -> None:
         "USERS_USERS_GRPC_SERVER_PORT": str(ports[0]),
         "USERS_USERS_SERVER_PORT": str(ports[1]),
         "USERS_PROBES_SERVER_PORT": str(ports[2]),
-        "USERS_WS_SERVER_PORT": str(ports[3]),
-        "NOTIFIER_NOTIFIER_GRPC_SERVER_PORT": str(ports[4]),
-        "NOTIFIER_NOTIFIER_SERVER_PORT": str(ports[5]),
-        "NOTIFIER_PROBES_SERVER_PORT": str(ports[6]),
-        "NOTIFIER_MAIL_PORT": str(ports[7]),
+        "NOTIFIER_NOTIFIER_GRPC_SERVER_PORT": str(ports[3]),
+        "NOTIFIER_NOTIFIER_SERVER_PORT": str(ports[4]),
+        "NOTIFIER_PROBES_SERVER_PORT": str(ports[5]),
+        "NOTIFIER_MAIL_PORT": str(ports[6]),
     }
     demo = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "demo.py")],
@@ -73,7 +73,9 @@ def test_demo_runs_both_services_and_stops_on_sigterm() -> None:
     pump = threading.Thread(target=_pump, args=(demo.stdout, lines), daemon=True)
     pump.start()
     try:
-        started = _read_until(lines, ["users is running", "notifier is running"], timeout=60)
+        started = _read_until(
+            lines, ["service users started in", "service notifier started in"], timeout=60
+        )
         base = f"http://127.0.0.1:{ports[1]}"
         email = f"{unique('demo')}@example.com"
         with httpx.Client(base_url=base, timeout=5) as client:
@@ -98,5 +100,22 @@ def test_demo_runs_both_services_and_stops_on_sigterm() -> None:
     assert "   users | users is running" in output
     assert "notifier | notifier is running" in output
     assert f"http://127.0.0.1:{ports[1]}/docs" in output
+    # The realtime node shares the users HTTP port.
+    assert f"users_service.watch ws://127.0.0.1:{ports[1]}/connection/websocket" in output
     assert "    demo | users exited with 0" in output
     assert "    demo | notifier exited with 0" in output
+    # Start-up in one line per service: each plugin with the time its start took.
+    for service, plugins in (
+        ("users", ("db", "cache", "events", "realtime", "sentry", "metrics")),
+        ("notifier", ("events", "mail", "sentry", "metrics")),
+    ):
+        summary = re.search(
+            rf"^ *{service} \| \d\d:\d\d:\d\d INFO +lbtoolkit\.lifecycle: "
+            rf"service {service} started in [\d.]+ ms: (.+)$",
+            output,
+            re.MULTILINE,
+        )
+        assert summary is not None, output
+        took = dict(part.rsplit(" ", 2)[0:2] for part in summary[1].split(", "))
+        for plugin in plugins:
+            assert re.fullmatch(r"\d+\.\d", took.get(plugin, "")), (plugin, summary[0])

@@ -49,3 +49,18 @@ def test_grace_period_is_the_shutdown_timeout_and_a_margin() -> None:
     assert parse_duration(config["USERS_DRAIN_DELAY"]) < budget
     grace = docs["Deployment"]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
     assert grace == int(budget.total_seconds()) + MARGIN_SECONDS
+
+
+def test_the_pod_exposes_the_ports_the_service_listens_on_and_no_other() -> None:
+    docs = _documents()
+    container = docs["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    config = docs["ConfigMap"]["data"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {
+        "grpc": int(config["USERS_USERS_GRPC_SERVER_PORT"]),
+        "http": int(config["USERS_USERS_SERVER_PORT"]),
+        "probes": int(config["USERS_PROBES_SERVER_PORT"]),
+    }
+    # WebSocket clients of the realtime node come through the HTTP port.
+    exposed = {p["name"]: p["targetPort"] for p in docs["Service"]["spec"]["ports"]}
+    assert exposed == {"grpc": "grpc", "http": "http"}

@@ -107,8 +107,8 @@ async def test_users_over_http_and_grpc_with_event_and_stream() -> None:
             async with open_service(
                 build(name=name, environ=users_environ(database, name), argv=[])
             ) as app:
-                endpoint = await app.runtime.injector.get(RealtimeEndpoint)
-                url = f"ws://127.0.0.1:{endpoint.port}/connection/websocket"
+                # The realtime node shares the HTTP server's port.
+                url = f"ws://127.0.0.1:{app.server.http.port}/connection/websocket"
                 async with connect(url) as websocket:
                     await websocket.send(json.dumps({"id": 1, "connect": {}}))
                     await websocket.send(json.dumps({"id": 2, "subscribe": {"channel": "users"}}))

@@ -67,13 +67,12 @@ def test_sigterm_to_the_process_make_demo_started_frees_its_ports() -> None:
                 "USERS_USERS_GRPC_SERVER_PORT",
                 "USERS_USERS_SERVER_PORT",
                 "USERS_PROBES_SERVER_PORT",
-                "USERS_WS_SERVER_PORT",
                 "NOTIFIER_NOTIFIER_GRPC_SERVER_PORT",
                 "NOTIFIER_NOTIFIER_SERVER_PORT",
                 "NOTIFIER_PROBES_SERVER_PORT",
                 "NOTIFIER_MAIL_PORT",
             ),
-            _free_ports(8),
+            _free_ports(7),
             strict=True,
         )
     )

@@ -2,8 +2,9 @@
 
 PostgreSQL (postgres_gorm) keeps them, Redis caches ``GetUser`` (and may be
 down: the database answers then), RabbitMQ carries ``user.created`` to other
-services, the centrifuge plugin streams new users to browsers, and the
-Sentry and Prometheus plugins watch it all. ``python -m users_service help --all``
+services, the centrifuge plugin streams new users to browsers (on the HTTP
+port, at /connection/websocket), and the Sentry and Prometheus plugins watch
+it all. ``python -m users_service help --all``
 (from ``examples/users``) lists every variable it reads.
 """
 
@@ -30,7 +31,7 @@ from users_service.gen.users_toolkit import (
     new_users_service,
     register_users_rpc_server,
 )
-from users_service.realtime import RealtimeConfig, RealtimeEndpoint
+from users_service.realtime import PATH, RealtimeEndpoint, mount_realtime
 from users_service.store import (
     DuplicateEmailError,
     InvalidPageTokenError,
@@ -64,8 +65,6 @@ DEFAULTS = {
     "USERS_USERS_SERVER_PORT": "8080",
     "USERS_PROBES_SERVER_LISTEN": "127.0.0.1",
     "USERS_PROBES_SERVER_PORT": "8081",
-    "USERS_WS_SERVER_LISTEN": "127.0.0.1",
-    "USERS_WS_SERVER_PORT": "8084",
     "USERS_DB_HOST": "127.0.0.1",
     "USERS_DB_USERNAME": "postgres",
     "USERS_DB_DATABASE": "test",
@@ -197,10 +196,10 @@ def build(
         environ=environ,
         argv=argv,
     )
-    app.register_config(RealtimeConfig)
     app.provide(UserStore)
     app.provide(UserCache)
     app.register_package(RealtimeEndpoint)
+    mount_realtime(app)
     app.invoke(migrate)
     register_users_rpc_server(app, Users)
     return app
@@ -219,6 +218,7 @@ def _print_addresses(app: lbtoolkit.Service) -> None:
         "users is running (Ctrl+C to stop)",
         f"  gRPC    127.0.0.1:{app.server.grpc.port}",
         f"  HTTP    http://127.0.0.1:{app.server.http.port}",
+        f"  live    ws://127.0.0.1:{app.server.http.port}{PATH}",
         f"  probes  http://127.0.0.1:{probes.port if probes else '-'}/_healthz/readiness",
     ]
     sys.stdout.write("\n".join(lines) + "\n")

@@ -1,4 +1,4 @@
-"""Watch new users live: ``python -m users_service.watch ws://127.0.0.1:8084/connection/websocket``.
+"""Watch new users live: ``python -m users_service.watch ws://127.0.0.1:8080/connection/websocket``.
 
 Speaks the centrifuge plugin's protocol as a browser would: connect,
 subscribe to the "users" channel, print each publication; Ctrl+C stops it.
@@ -31,5 +31,5 @@ async def watch(url: str) -> None:
 if __name__ == "__main__":
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
-            watch(sys.argv[1] if len(sys.argv) > 1 else "ws://127.0.0.1:8084/connection/websocket")
+            watch(sys.argv[1] if len(sys.argv) > 1 else "ws://127.0.0.1:8080/connection/websocket")
         )
