@@ -95,7 +95,7 @@ def test_help_lists_the_guides_names_only() -> None:
     assert [n for n in names if n.startswith("MYSERVICE_SESSION_CACHE_")] == expected
     table = runtime.config.print_table(all=True)
     assert "MYSERVICE_SESSION_CACHE_ADDR" in table
-    assert "ENDPOINT" not in table
+    assert "MYSERVICE_SESSION_CACHE_ENDPOINT" not in table
     assert "MYSERVICE_SESSION_CACHE_CLUSTER " not in table
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import inspect
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from google.protobuf.message import Message
 from starlette.requests import Request
@@ -13,7 +14,7 @@ from starlette.responses import Response
 
 from lbtoolkit._shortcuts._starlette import JsonReply, read_body
 from lbtoolkit.client import bind_incoming_call
-from lbtoolkit.errors import StatusError
+from lbtoolkit.errors import InvalidArgument, StatusError
 from lbtoolkit.server._context import CallSite, RequestContext, close_request_scope
 from lbtoolkit.server._validation import request_check
 from lbtoolkit.server.http._responses import error_response, json_error
@@ -32,10 +33,15 @@ __all__ = [
     "HttpCall",
     "as_async",
     "error_endpoint",
+    "grpc_timeout",
     "metadata_of",
     "peer_of",
     "rpc_endpoint",
 ]
+
+_TIMEOUT_UNITS: Final = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
+# gRPC's wire format: at most eight digits, then the unit.
+_TIMEOUT = re.compile(r"([0-9]{1,8})([HMSmun])")
 
 Handler = Callable[[Any, RequestContext], Awaitable[Message]]
 """An implementation method: ``async def get_user(self, request, context) -> User``."""
@@ -101,8 +107,6 @@ class HttpCall:
         self._arrived = time.monotonic()
 
     def time_remaining(self) -> float | None:
-        from lbtoolkit.server.http._streaming import grpc_timeout  # noqa: PLC0415 - read rarely
-
         for name, value in self._headers:
             if name.lower() == b"grpc-timeout":
                 try:
@@ -116,6 +120,23 @@ class HttpCall:
 
     def invocation_metadata(self) -> Iterable[tuple[str, str]]:
         return metadata_of([(name.lower(), value) for name, value in self._headers]).items()
+
+
+def grpc_timeout(value: str | None) -> float | None:
+    """Seconds of a ``grpc-timeout`` header (``100m``, ``5S``), or ``None`` without one.
+
+    Raises ``InvalidArgument`` naming the header for a value outside gRPC's format.
+    """
+    if value is None:
+        return None
+    found = _TIMEOUT.fullmatch(value.strip())
+    if found is None:
+        msg = (
+            f'invalid header "grpc-timeout": {value!r} is not up to 8 digits followed by '
+            "a unit (H, M, S, m, u, n)"
+        )
+        raise InvalidArgument(msg)
+    return int(found[1]) * _TIMEOUT_UNITS[found[2]]
 
 
 def _metadata_of_request(request: Request) -> dict[str, str]:

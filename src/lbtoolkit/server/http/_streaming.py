@@ -18,17 +18,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from starlette.responses import Response
 
 from lbtoolkit._shortcuts._starlette import read_body
-from lbtoolkit.errors import DeadlineExceeded, InvalidArgument, Unavailable
+from lbtoolkit.errors import DeadlineExceeded, Unavailable
 from lbtoolkit.server._context import CallSite, RequestContext, close_request_scope
 from lbtoolkit.server._validation import request_check
-from lbtoolkit.server.http._endpoint import metadata_of, peer_of
+from lbtoolkit.server.http._endpoint import grpc_timeout, metadata_of, peer_of
 from lbtoolkit.server.http._responses import error_response
 
 if TYPE_CHECKING:
@@ -59,9 +58,6 @@ OpenStream = Callable[[Any, RequestContext, "float | None"], Awaitable[AsyncIter
 """Starts one stream: ``(request, context, timeout in seconds or None) -> replies``."""
 
 _STOPPING = "the server is stopping"
-_TIMEOUT_UNITS: Final = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
-# gRPC's wire format: at most eight digits, then the unit.
-_TIMEOUT = re.compile(r"([0-9]{1,8})([HMSmun])")
 
 
 class StreamFormat:
@@ -147,23 +143,6 @@ def _quality(parameters: str) -> float:
             except ValueError:
                 return 0.0
     return 1.0
-
-
-def grpc_timeout(value: str | None) -> float | None:
-    """Seconds of a ``grpc-timeout`` header (``100m``, ``5S``), or ``None`` without one.
-
-    Raises ``InvalidArgument`` naming the header for a value outside gRPC's format.
-    """
-    if value is None:
-        return None
-    found = _TIMEOUT.fullmatch(value.strip())
-    if found is None:
-        msg = (
-            f'invalid header "grpc-timeout": {value!r} is not up to 8 digits followed by '
-            "a unit (H, M, S, m, u, n)"
-        )
-        raise InvalidArgument(msg)
-    return int(found[1]) * _TIMEOUT_UNITS[found[2]]
 
 
 class Streams:
