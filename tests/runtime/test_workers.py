@@ -43,8 +43,13 @@ SLEEP_PATH = "/httptest.users.Users/Sleep"
 SHUTDOWN_BUDGET = "15s"
 # Long enough for every call of the SIGTERM test to be running at once.
 HANDLER_MILLIS = 5000
-# Errors a retrying client may retry: the call never reached a handler.
-RETRYABLE_GRPC = {grpc.StatusCode.UNAVAILABLE}
+# Errors a retrying client may retry: the call never reached a handler. A worker
+# being replaced keeps its listener until its server stops, and the kernel still
+# hands it new connections (SO_REUSEPORT); a call grpc core accepted on one but
+# had not yet handed to the application when that server stopped ends CANCELLED.
+# No handler ran it (the drain waits for every running call first), so the
+# load's idempotent calls retry it; docs/servers.md (Workers) says so.
+RETRYABLE_GRPC = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED}
 RETRIES = 30
 RETRY_PAUSE = 0.05
 _PROBES_LINE = re.compile(r"probes server listening on [\d.]+:(\d+)")
