@@ -7,6 +7,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import text
 from tests.plugins.outbox.outbox_support import (
     broker_plugin,
@@ -365,3 +366,31 @@ async def test_a_migrations_table_name_that_is_no_plain_identifier_is_refused(
 ) -> None:
     with pytest.raises(ValueError, match="not a plain lower-case SQL identifier"):
         await apply_migrations(admin, tmp_path, owner="test", table="x; DROP TABLE y")
+
+
+async def test_the_writers_trace_travels_with_the_row_to_the_consumer(
+    schema: str, services: list[str]
+) -> None:
+    publisher, consumer = unique("pub"), unique("sub")
+    services += [publisher, consumer]
+    db = database_plugin("pg", schema_dsn(schema))
+    events = broker_plugin(publisher)
+    listener = broker_plugin(consumer)
+    box = outbox_plugin(db, events, POLL_INTERVAL="100ms")
+    received: list[str] = []
+
+    async def record(delivery: Delivery) -> None:
+        received.append(str(delivery.headers.get("traceparent", "")))
+
+    await listener.subscribe(publisher, "created", record)
+    tracer = TracerProvider().get_tracer("request")
+    async with AsyncExitStack() as stack:
+        await open_all(stack, db, events, listener, box)
+        # The request that writes the message: its span is current in the transaction.
+        with tracer.start_as_current_span("POST /v1/users") as request:
+            async with _connection("pg", db) as conn, box.transaction(conn) as tx:
+                await tx.publish("created", b"u1", key="u1")
+        await wait_until(lambda: len(received) >= 1, WAIT, "the message")
+    trace_id = format(request.get_span_context().trace_id, "032x")
+    [traceparent] = received
+    assert traceparent.split("-")[1] == trace_id

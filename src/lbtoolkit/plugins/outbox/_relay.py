@@ -10,6 +10,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
+
 from lbtoolkit.plugins._messaging import HeaderValue
 from lbtoolkit.plugins._support import describe
 from lbtoolkit.plugins.outbox._sql import (
@@ -176,6 +179,8 @@ class Relay:
         sent: list[int] = []
         for row in chain:
             headers = {**row.headers, MESSAGE_ID_HEADER: row.message_id, KEY_HEADER: row.key}
+            # Published inside the writer's trace (its traceparent was stored with the row).
+            token = otel_context.attach(propagate.extract(headers))
             try:
                 await self._publish(row.event, row.payload, headers)
             except Exception as error:  # noqa: BLE001 - kept in the row and tried again
@@ -188,6 +193,8 @@ class Relay:
                     text,
                 )
                 return sent, (row, text[:1000])
+            finally:
+                otel_context.detach(token)
             sent.append(row.id)
         return sent, None
 

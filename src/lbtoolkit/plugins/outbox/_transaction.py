@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+from opentelemetry import propagate
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,7 +59,11 @@ class OutboxTransaction:
         """
         if not event:
             raise OutboxMessageError(self._owner, event, "the event name is empty")
-        encoded = _encode_headers(self._owner, event, headers)
+        carried = dict(headers or {})
+        # The trace of the request writing the message travels with the row:
+        # the relay publishes it as part of that trace, however much later.
+        propagate.inject(carried)
+        encoded = _encode_headers(self._owner, event, carried)
         message_id = os.urandom(16).hex()
         data = bytes(payload)
         if isinstance(self._connection, AsyncSession):
