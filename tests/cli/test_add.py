@@ -215,3 +215,28 @@ def test_a_file_without_markers_is_refused(project: Path) -> None:
         "new methods belong\n"
     )
     assert proto.read_bytes() == before
+
+
+def test_a_missing_proto_file_is_named(project: Path) -> None:
+    result = runner.invoke(app, ["add", "method", "Ping", "--proto", "apis/missing.proto"])
+    assert result.exit_code == 1
+    assert result.output.strip() == "error: --proto apis/missing.proto: no such file"
+
+
+def test_a_proto_that_is_not_utf8_is_named_and_left_untouched(project: Path) -> None:
+    proto = proto_of(project)
+    broken = proto.read_bytes() + b"\n// \xff\xfe\n"
+    proto.write_bytes(broken)
+    result = runner.invoke(app, ["add", "method", "Ping", "--no-generate"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: {proto}: not UTF-8 text")
+    assert proto.read_bytes() == broken
+
+
+def test_without_project_settings_a_proto_must_be_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["add", "method", "Ping"])
+    assert result.exit_code == 1
+    assert "pass --proto FILE" in result.output
