@@ -27,7 +27,7 @@ PRIVATE_NAMES = frozenset(
         "type_checkers",
     }
 )
-LIBRARIES = ("starlette", "uvicorn", "google.protobuf")
+LIBRARIES = ("starlette", "uvicorn", "granian", "google.protobuf")
 
 
 def _private_module(module: str) -> bool:

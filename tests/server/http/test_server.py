@@ -18,6 +18,7 @@ from lbtoolkit._shortcuts._uvicorn import connections
 from lbtoolkit.config import ConfigController
 from lbtoolkit.server import RequestContext
 from lbtoolkit.server.http import HttpListenError, HttpRouteError, HttpServer
+from lbtoolkit.server.http._engines import UvicornEngine
 from lbtoolkit.spec import HttpRule, MethodSpec, PathTemplate, ServiceSpec
 from lbtoolkit.tools import Tools
 from tests.server.http.support import client, new_server, open_server, snake, spec_of
@@ -292,6 +293,7 @@ def test_settings_are_named_after_the_service() -> None:
         "LB_EXAMPLE_SERVER_STRICT_JSON": "false",
         "LB_EXAMPLE_SERVER_READ_TIMEOUT": "30s",
         "LB_EXAMPLE_SERVER_KEEPALIVE_TIMEOUT": "5s",
+        "LB_EXAMPLE_SERVER_ENGINE": "uvicorn",
         "LB_EXAMPLE_SERVER_DOCS_ENABLED": "true",
     }
 
@@ -381,8 +383,8 @@ async def test_connections_send_without_nagle_delay() -> None:
     try:
         writer.write(b"GET /none HTTP/1.1\r\nhost: x\r\n\r\n")
         await reader.readuntil(b"\r\n\r\n")
-        assert server._server is not None
-        [connection] = connections(server._server)
+        assert isinstance(server._server, UvicornEngine)
+        [connection] = connections(server._server.server)
         accepted = connection.transport.get_extra_info("socket")
         assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     finally:

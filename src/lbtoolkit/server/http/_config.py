@@ -91,6 +91,11 @@ class HttpServerConfig(BaseModel):
         default=timedelta(seconds=5),
         comment="How long an idle keep-alive connection stays open",
     )
+    engine: Literal["uvicorn", "granian"] = env(
+        "SERVER_ENGINE",
+        default="uvicorn",
+        comment="What serves HTTP: uvicorn, or granian if installed (pip install granian)",
+    )
     docs_enabled: bool = env(
         "SERVER_DOCS_ENABLED",
         default=True,

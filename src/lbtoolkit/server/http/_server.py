@@ -1,4 +1,4 @@
-"""The HTTP server: ``google.api.http`` routes and extra handlers on uvicorn in the running loop."""
+"""The HTTP server: ``google.api.http`` routes and extra handlers, served in the running loop."""
 
 from __future__ import annotations
 
@@ -9,16 +9,9 @@ import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import uvicorn
 from starlette.responses import Response
 
-from lbtoolkit._shortcuts._uvicorn import (
-    close_connection,
-    connections,
-    is_new_connection,
-    request_tasks,
-    shut_down_connection,
-)
+from lbtoolkit.config import ConfigIssue
 from lbtoolkit.errors import Unimplemented
 from lbtoolkit.server._proxy import ProxyCall
 from lbtoolkit.server.http._app import HttpApp, RouteTarget
@@ -26,6 +19,7 @@ from lbtoolkit.server.http._codec import Codecs
 from lbtoolkit.server.http._config import HttpServerConfig
 from lbtoolkit.server.http._docs import load_document, merge_documents, proto_named, with_docs
 from lbtoolkit.server.http._endpoint import as_async, error_endpoint, metadata_of, rpc_endpoint
+from lbtoolkit.server.http._engines import HttpEngine, missing_engine, start_engine
 from lbtoolkit.server.http._errors import HttpListenError, HttpRouteError
 from lbtoolkit.server.http._middleware import (
     Endpoint,
@@ -47,7 +41,6 @@ from lbtoolkit.server.http._streaming import (
 from lbtoolkit.server.http._transcode import Binding
 from lbtoolkit.spec import PathTemplate
 from lbtoolkit.tools import blames_address, listen_tcp, listening_ports_shared
-from lbtoolkit.tools._uvicorn import start_server
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -95,7 +88,7 @@ class _ExtraHandler:
 
 
 class HttpServer:
-    """Serves the HTTP routes of the services given to it, on uvicorn, in the running loop.
+    """Serves the HTTP routes of the services given to it, in the running loop.
 
     Built by the service for each HTTP server it declares; users meet it as
     ``app.server.http`` to register middlewares and extra handlers before the
@@ -125,6 +118,16 @@ class HttpServer:
         self._port_variable = runtime_config.variable_name("SERVER_PORT", name)
         self._listen_variable = runtime_config.variable_name("SERVER_LISTEN", name)
         self._origins_variable = runtime_config.variable_name("SERVER_CORS_ALLOWED_ORIGINS", name)
+        missing = missing_engine(self.config.engine)
+        if missing:
+            runtime_config.add_issue(
+                ConfigIssue(
+                    runtime_config.variable_name("SERVER_ENGINE", name),
+                    f"{self.config.engine} is not installed",
+                    f"HTTP server {name!r}",
+                    f"pip install {missing}, or leave the variable unset for uvicorn",
+                )
+            )
         self._tools = tools
         self._middlewares = MiddlewareRegistry(injector)
         self._services: list[ServiceSpec] = []
@@ -133,7 +136,7 @@ class HttpServer:
         self._mounts = Mounts()
         self._asgi: ASGIApp | None = None
         self._app: HttpApp | None = None
-        self._server: uvicorn.Server | None = None
+        self._server: HttpEngine | None = None
         self._port: int | None = None
 
     @property
@@ -460,20 +463,16 @@ class HttpServer:
             msg = f"HTTP server {self._name!r} is already started"
             raise RuntimeError(msg)
         sock = self._bind()
-        server = await start_server(
+        port = sock.getsockname()[1]
+        self._server = await start_engine(
+            self.config.engine,
             self._asgi,
             sock,
-            interface="asgi3",
-            ws="websockets-sansio" if self._websockets or self._mounts.websockets else "none",
-            access_log=False,
-            proxy_headers=False,
-            server_header=False,
+            websockets=self._websockets or self._mounts.websockets,
             bad_request_body=error_body(400, "invalid HTTP request"),
-            # uvicorn declares an int but only hands it to loop.call_later: fractions work.
-            timeout_keep_alive=self.config.keepalive_timeout.total_seconds(),
+            keepalive_timeout=self.config.keepalive_timeout.total_seconds(),
         )
-        self._server = server
-        self._port = sock.getsockname()[1]
+        self._port = port
         _log.info('HTTP server "%s" listening on %s:%d', self._name, self.config.listen, self._port)
 
     def _bind(self) -> socket.socket:
@@ -492,8 +491,7 @@ class HttpServer:
         server, self._server = self._server, None
         if server is None:
             return
-        for listener in server.servers:
-            listener.close()
+        server.close_listeners()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(timeout, 0.0)
         try:
@@ -502,23 +500,21 @@ class HttpServer:
             # with an error its client can tell from a cut connection.
             self._streams.stop_all()
             # Idle keep-alive connections close now, busy ones after their response.
-            for connection in connections(server):
-                shut_down_connection(connection)
-            # uvicorn offers no event for "last connection closed": poll its state.
-            while connections(server) and loop.time() < deadline:  # noqa: ASYNC110
+            server.shut_down_connections()
+            # No engine offers an event for "last connection closed": poll its state.
+            while server.busy() and loop.time() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(_DRAIN_POLL)
         except asyncio.CancelledError:
             self._cut(server, timeout)
             raise
-        if connections(server):
+        if server.busy():
             self._cut(server, timeout)
-        for listener in server.servers:
-            await listener.wait_closed()
+        await server.wait_listeners_closed()
         if self._app is not None:
             self._app.close()
         _log.info('HTTP server "%s" stopped', self._name)
 
-    async def _refuse_new_requests(self, server: uvicorn.Server, deadline: float) -> None:
+    async def _refuse_new_requests(self, server: HttpEngine, deadline: float) -> None:
         # As Go's net/http does, connections accepted just before the listener
         # closed get time to send their request, answered 503: closed on at
         # once, their clients could not tell a request that never ran from one
@@ -527,12 +523,12 @@ class HttpServer:
             self._app.refusing = True
         loop = asyncio.get_running_loop()
         grace = min(deadline, loop.time() + _NEW_CONNECTION_GRACE)
-        while any(map(is_new_connection, connections(server))) and loop.time() < grace:  # noqa: ASYNC110
+        while server.has_new_connections() and loop.time() < grace:  # noqa: ASYNC110
             await asyncio.sleep(_DRAIN_POLL)
 
-    def _cut(self, server: uvicorn.Server, timeout: float) -> None:
+    def _cut(self, server: HttpEngine, timeout: float) -> None:
         """Cancel what still runs, name it in one log line, close every connection."""
-        tasks = request_tasks(server)
+        tasks = server.running_tasks()
         running = self._app.running() if self._app is not None else {}
         requests = sum(running.values())
         names = [f"{label} ({count})" for label, count in running.items()]
@@ -549,8 +545,7 @@ class HttpServer:
             )
         for task in tasks:
             task.cancel()
-        for connection in connections(server):
-            close_connection(connection)
+        server.close_connections()
 
 
 def _proxy_endpoint(binding: Binding, call: ProxyCall) -> Endpoint:
