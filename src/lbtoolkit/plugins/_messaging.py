@@ -161,8 +161,17 @@ class Delivery:
 
 
 def current_deadline() -> float | None:
-    """The deadline a publish made here carries (seconds since the epoch), if any."""
-    return _deadline.get()
+    """The deadline a publish made here carries (seconds since the epoch), if any.
+
+    One set by :func:`within_deadline`, else, while serving a gRPC or HTTP
+    request, that request's remaining deadline.
+    """
+    deadline = _deadline.get()
+    if deadline is not None:
+        return deadline
+    incoming = incoming_call()
+    remaining = incoming.time_remaining() if incoming is not None else None
+    return None if remaining is None else time.time() + remaining
 
 
 @contextlib.contextmanager
@@ -173,7 +182,7 @@ def within_deadline(timeout: float) -> Iterator[float]:
     started: it goes to the dead letters, its handler never runs.
     """
     deadline = time.time() + timeout
-    enclosing = _deadline.get()
+    enclosing = current_deadline()
     if enclosing is not None:
         deadline = min(deadline, enclosing)
     token = _deadline.set(deadline)
@@ -226,13 +235,7 @@ def outgoing_context(
     with tracing off there is no span and no trace header.
     """
     extra: dict[str, str] = {}
-    deadline = _deadline.get()
-    if deadline is None:
-        # Published while serving a gRPC or HTTP request: its remaining deadline travels on.
-        incoming = incoming_call()
-        remaining = incoming.time_remaining() if incoming is not None else None
-        if remaining is not None:
-            deadline = time.time() + remaining
+    deadline = current_deadline()
     if deadline is not None:
         extra[DEADLINE_HEADER] = f"{deadline:.6f}"
     traces = runtime.tools.traces
