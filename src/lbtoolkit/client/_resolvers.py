@@ -134,7 +134,10 @@ async def target_of(addresses: list[str]) -> str:
     v6: list[str] = []
     loop = asyncio.get_running_loop()
     for address in addresses:
-        host, port = parse_endpoint(address)
+        try:
+            host, port = parse_endpoint(address)
+        except ValueError as error:
+            raise ResolveError(str(error)) from None
         try:
             ip = ipaddress.ip_address(host)
         except ValueError:
