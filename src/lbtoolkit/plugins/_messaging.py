@@ -21,7 +21,7 @@ import random
 import time
 import typing
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 from weakref import WeakKeyDictionary
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEADLINE_HEADER",
     "OUTCOMES",
+    "BrokerNotConnectedError",
     "BytesHandler",
     "Consumer",
     "Delivery",
@@ -73,6 +74,21 @@ OUTCOMES = (OK, FAILED, EXPIRED)
 
 # The deadline publishes carry: set while a handler runs (its message's), or by within_deadline.
 _deadline: ContextVar[float | None] = ContextVar("lbtoolkit_message_deadline", default=None)
+
+
+class BrokerNotConnectedError(LbToolkitError, RuntimeError):
+    """A broker plugin used before ``pre_start`` or after ``on_stop`` (brokers subclass it)."""
+
+    def __init__(self, owner: str, action: str) -> None:
+        super().__init__(owner, action)
+        self.owner = owner
+        self.action = action
+
+    def __str__(self) -> str:
+        return (
+            f"{self.owner}: cannot {self.action}: not connected. Hint: the plugin connects in "
+            "pre_start and disconnects in on_stop; call it while the service runs"
+        )
 
 
 class DeliveryScopeError(LbToolkitError, LookupError):
@@ -382,7 +398,7 @@ class Consumer:
 @dataclass(frozen=True, slots=True)
 class _Span:
     span: trace.Span
-    token: object
+    token: Token[otel_context.Context]
 
 
 def _end_span(current: _Span, failure: Exception | None) -> None:
@@ -390,7 +406,7 @@ def _end_span(current: _Span, failure: Exception | None) -> None:
     if failure is not None:
         span.record_exception(failure)
         span.set_status(Status(StatusCode.ERROR, type(failure).__name__))
-    otel_context.detach(current.token)  # type: ignore[arg-type]
+    otel_context.detach(current.token)
     span.end()
 
 

@@ -613,9 +613,8 @@ def _server_ports(runtime: Runtime) -> Iterator[_Port]:
 async def _first(exited: asyncio.Future[int], stopping: asyncio.Event) -> int | None:
     """The exit code once the worker exits, ``None`` if stop comes first."""
     stop = asyncio.ensure_future(stopping.wait())
-    waiting: list[asyncio.Future[object]] = [asyncio.shield(exited), stop]  # type: ignore[list-item]
     try:
-        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait((asyncio.shield(exited), stop), return_when=asyncio.FIRST_COMPLETED)
     finally:
         stop.cancel()
     return exited.result() if exited.done() and not stopping.is_set() else None

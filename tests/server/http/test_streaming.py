@@ -16,7 +16,8 @@ import pytest
 from lbtoolkit import errors
 from lbtoolkit.codegen import generate_package
 from lbtoolkit.server import RequestContext
-from lbtoolkit.server.http._streaming import choose_format, grpc_timeout
+from lbtoolkit.server.http._endpoint import grpc_timeout
+from lbtoolkit.server.http._streaming import choose_format
 from tests.server.http.support import client, open_server
 
 PROTOS = Path(__file__).parent / "protos"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lbtoolkit._exceptions import LbToolkitError
+from lbtoolkit.plugins._messaging import BrokerNotConnectedError
 from lbtoolkit.plugins._support import PluginConnectionError
 
 __all__ = [
@@ -18,19 +19,8 @@ class RabbitMQConnectionError(PluginConnectionError):
     """The broker could not be reached, or refused the login, at start."""
 
 
-class RabbitMQNotConnectedError(LbToolkitError, RuntimeError):
+class RabbitMQNotConnectedError(BrokerNotConnectedError):
     """``publish``/``channel`` was called before ``pre_start`` or after ``on_stop``."""
-
-    def __init__(self, owner: str, action: str) -> None:
-        super().__init__(owner, action)
-        self.owner = owner
-        self.action = action
-
-    def __str__(self) -> str:
-        return (
-            f"{self.owner}: cannot {self.action}: not connected. Hint: the plugin connects in "
-            "pre_start and disconnects in on_stop; call it while the service runs"
-        )
 
 
 class RabbitMQPublishError(LbToolkitError, RuntimeError):

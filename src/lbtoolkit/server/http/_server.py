@@ -18,7 +18,13 @@ from lbtoolkit.server.http._app import HttpApp, RouteTarget
 from lbtoolkit.server.http._codec import Codecs
 from lbtoolkit.server.http._config import HttpServerConfig
 from lbtoolkit.server.http._docs import load_document, merge_documents, proto_named, with_docs
-from lbtoolkit.server.http._endpoint import as_async, error_endpoint, metadata_of, rpc_endpoint
+from lbtoolkit.server.http._endpoint import (
+    as_async,
+    error_endpoint,
+    grpc_timeout,
+    metadata_of,
+    rpc_endpoint,
+)
 from lbtoolkit.server.http._engines import HttpEngine, missing_engine, start_engine
 from lbtoolkit.server.http._errors import HttpListenError, HttpRouteError
 from lbtoolkit.server.http._middleware import (
@@ -32,12 +38,7 @@ from lbtoolkit.server.http._mount import Mounts
 from lbtoolkit.server.http._observe import HttpMetrics, RouteStats, Tracing
 from lbtoolkit.server.http._responses import error_body, error_response
 from lbtoolkit.server.http._router import Router
-from lbtoolkit.server.http._streaming import (
-    Streams,
-    grpc_timeout,
-    open_local_stream,
-    stream_endpoint,
-)
+from lbtoolkit.server.http._streaming import Streams, open_local_stream, stream_endpoint
 from lbtoolkit.server.http._transcode import Binding
 from lbtoolkit.spec import PathTemplate
 from lbtoolkit.tools import blames_address, listen_tcp, listening_ports_shared

@@ -49,7 +49,6 @@ __all__ = [
     "StreamFormat",
     "Streams",
     "choose_format",
-    "grpc_timeout",
     "open_local_stream",
     "stream_endpoint",
 ]
