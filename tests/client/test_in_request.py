@@ -98,7 +98,8 @@ async def test_a_shorter_default_deadline_wins(greeter: GreeterKit, replica: Rep
         await hello(greeter, app, timeout=10)
     [remaining] = replica.remaining
     assert remaining is not None
-    assert 0 < remaining <= 1
+    # gRPC writes the timeout rounded up to the unit it sends: a few ms over 1 s.
+    assert 0 < remaining <= 1.05
 
 
 async def test_a_call_whose_caller_has_no_time_left_is_not_started(

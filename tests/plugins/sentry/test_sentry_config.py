@@ -97,3 +97,14 @@ def test_public_api_is_sorted_and_lives_in_the_package() -> None:
 def test_entry_point_finds_the_plugin_by_name() -> None:
     (entry,) = importlib.metadata.entry_points(group="lbtoolkit.plugins", name="sentry")
     assert entry.load() is sentry
+
+
+def test_a_dsn_with_a_port_out_of_range_is_a_config_issue_with_its_value_hidden() -> None:
+    runtime = new_test_runtime(
+        "shop", env_prefix="MYSERVICE", environ={"MYSERVICE_SENTRY_DSN": "https://k@h:99999/1"}
+    )
+    new_plugin(runtime, Options())
+    with pytest.raises(ConfigError) as caught:
+        runtime.config.raise_for_issues()
+    assert "MYSERVICE_SENTRY_DSN: not a Sentry DSN (value hidden)" in str(caught.value)
+    assert "99999" not in str(caught.value)

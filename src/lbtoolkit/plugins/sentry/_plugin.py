@@ -183,7 +183,8 @@ class SentryPlugin:
             return None
         try:
             return Dsn(text)
-        except BadDsn:
+        # urllib refuses a port above 65535 with ValueError before sentry-sdk's own check.
+        except (BadDsn, ValueError):
             variable = self._variable("DSN")
             self._runtime.config.add_issue(
                 ConfigIssue(
