@@ -69,9 +69,10 @@ test-twice: $(SYNC) services
 
 test-all: test test-twice test-slow
 
-# The fault suite alone (make test runs it too): outages, restarts, signals, fuzz.
+# The fault suite alone, at full scale (10,000 messages, the longer fuzz);
+# make test runs it too, at the quick scale (tests/support/scale.py).
 test-faults: $(SYNC) services
-	$(BIN)/python -m pytest -m faults -p no:randomly -rA $(PYTEST_ARGS)
+	LBTOOLKIT_TEST_SCALE=full $(BIN)/python -m pytest -m faults -p no:randomly -rA $(PYTEST_ARGS)
 
 # The whole suite on the newest release of every dependency, in its own virtualenv.
 test-latest: $(UV) services

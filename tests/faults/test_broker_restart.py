@@ -1,4 +1,4 @@
-"""10,000 messages through the rabbitmq plugin while a private broker node goes down and up.
+"""Thousands of messages (10,000 at full scale) through the plugin while its node goes down.
 
 Publishes wait for the broker's confirm and deliveries are acknowledged after
 the handler, so nothing may be lost; redeliveries (at-least-once) are counted.
@@ -43,7 +43,7 @@ def make_plugin(
 
 
 @pytest.mark.parametrize("down", [PrivateRabbitMQ.stop, PrivateRabbitMQ.kill], ids=["stop", "kill"])
-async def test_none_of_10000_messages_is_lost_when_the_node_goes_down(
+async def test_no_message_is_lost_when_the_node_goes_down(
     broker: PrivateRabbitMQ,
     down: Callable[[PrivateRabbitMQ], None],
     caplog: pytest.LogCaptureFixture,

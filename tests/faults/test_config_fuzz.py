@@ -39,6 +39,7 @@ from lbtoolkit.plugins import (
 )
 from lbtoolkit.server import RequestContext
 from tests.faults.figures import Figures
+from tests.support.scale import scaled
 
 pytestmark = pytest.mark.faults
 
@@ -151,7 +152,7 @@ def test_parsing_any_value_raises_only_config_errors_naming_the_variable(
     seen = {"examples": 0, "problems": 0}
 
     @settings(
-        max_examples=400,
+        max_examples=scaled(quick=80, full=400),
         derandomize=True,
         deadline=None,
         database=None,

@@ -13,10 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from tests.faults.figures import Figures
 from tests.faults.processes import open_service
 from tests.faults.raw_http import exchange, raw_requests
+from tests.support.scale import scaled
 
 pytestmark = pytest.mark.faults
 
-EXAMPLES = 1000
+EXAMPLES = scaled(quick=300, full=1000)
 ANSWER_TIMEOUT = 5.0
 FIRST_SERVER_ERROR = 500
 ENVIRON = {

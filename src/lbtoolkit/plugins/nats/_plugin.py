@@ -553,10 +553,20 @@ class NatsPlugin:
         return self._runtime.config.variable_name(name, self._prefix)
 
     def _hint(self, error: BaseException | None) -> str:
-        if (
+        refused_login = (
             isinstance(error, nats.errors.AuthorizationError)
             or "authorization" in str(error).lower()
-        ):
+        )
+        # nats-server closes the socket right after its -ERR: when the client's
+        # CONNECT is still unread there, the kernel resets the connection and the
+        # -ERR is lost, so a reset in the handshake with credentials set is most
+        # likely the same refused login.
+        config = self.config
+        has_credentials = bool(
+            config.password.get_secret_value() or config.token.get_secret_value()
+        )
+        reset_with_credentials = isinstance(error, ConnectionResetError) and has_credentials
+        if refused_login or reset_with_credentials:
             names = [self._variable(n) for n in ("USERNAME", "PASSWORD")]
             return f"check {' and '.join(names)} (or {self._variable('TOKEN')})"
         return (
