@@ -43,8 +43,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--duration",
         type=float,
-        default=6.0,
-        help="seconds of load per side and measurement, in one-second slices (6)",
+        default=3.0,
+        help="seconds of load per side and measurement, in one-second slices (3)",
     )
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up (1)")
     parser.add_argument(

@@ -35,7 +35,7 @@ class Context:
     """What a scenario is given: how long and how often to measure, where to write."""
 
     repeats: int = 3
-    duration: float = 6.0
+    duration: float = 3.0
     warmup: float = 1.0
     python: str = sys.executable
     server_cpus: frozenset[int] = frozenset()

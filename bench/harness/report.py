@@ -155,8 +155,8 @@ def render(results: list[ScenarioResult], ctx: Context, run: dict[str, Any]) -> 
         "",
         *_summary(results),
     ]
-    for result in results:
-        lines += [f"## {result.title}", "", result.description, ""]
+    for number, result in enumerate(results, 1):
+        lines += [f"## {number}. {result.title}", "", result.description, ""]
         before, after = result.load
         lines += [
             (

@@ -9,7 +9,6 @@ from bench.scenarios import (
     di,
     grpc_client,
     grpc_unary,
-    http_unary,
     nats_broker,
     outbox,
     peers,
@@ -26,7 +25,6 @@ __all__ = ["SCENARIOS"]
 SCENARIOS: tuple[Scenario, ...] = (
     grpc_unary.SCENARIO,
     grpc_client.SCENARIO,
-    http_unary.SCENARIO,
     sse.SCENARIO,
     plugins.SCENARIO,
     nats_broker.SCENARIO,

@@ -18,7 +18,7 @@ __all__ = ["SCENARIO"]
 
 # Runs per command, on top of --repeats: one run of a short command is at the
 # mercy of the scheduler, and the whole series takes seconds.
-RUNS_PER_REPEAT = 5
+RUNS_PER_REPEAT = 3
 PROMISE_SECONDS = 0.5
 PROTO = BENCH / "protos" / SERVICE_PROTO
 PB2_MODULE = f"{PACKAGE}.bench_service_pb2"
@@ -177,7 +177,7 @@ def _names(modules: list[str]) -> str:
 
 SCENARIO = Scenario(
     name="cli",
-    title="10. Command-line start-up",
+    title="Command-line start-up",
     description=(
         "Wall time from spawning to exit of `lbtoolkit --help`, `lbtoolkit describe` on the "
         f'bench\'s `{SERVICE_PROTO}`, `python -c "import lbtoolkit"` and '

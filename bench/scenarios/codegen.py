@@ -154,7 +154,7 @@ def run(ctx: Context, result: ScenarioResult) -> None:
 
 SCENARIO = Scenario(
     name="codegen",
-    title="6. Code generation",
+    title="Code generation",
     description=(
         f"`lbtoolkit generate` as a command (process start included) on one .proto file "
         f"with {SERVICES} services of {METHODS_PER_SERVICE} unary methods (half of them with "

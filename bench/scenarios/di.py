@@ -108,7 +108,7 @@ def run(ctx: Context, result: ScenarioResult) -> None:
 
 SCENARIO = Scenario(
     name="di",
-    title="5. Dependency injection per request",
+    title="Dependency injection per request",
     description=(
         "A request-scoped dependency (built from an app-scoped config) obtained through "
         "the service's container, against the same object built by hand. In process: "

@@ -165,7 +165,7 @@ def run(ctx: Context, result: ScenarioResult) -> None:
 
 SCENARIO = Scenario(
     name="grpc_unary",
-    title="1. gRPC unary, tiny message",
+    title="gRPC unary, tiny message",
     description=(
         "`Ping` with a 7-byte message, driven by h2load over h2c with 1, 16 and 64 "
         "calls in flight (1 connection; 16 connections; 16 connections of 4 streams). "

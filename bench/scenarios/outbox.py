@@ -48,7 +48,7 @@ SERVICE = "lbtoolkit-bench-outbox"
 EVENT = "created"
 CONCURRENCY = 16
 MESSAGES = 2000  # per block
-BLOCKS = 6  # per side, alternating
+BLOCKS = 4  # per side, alternating
 BODY = b"x" * 64
 _WORKER = "bench.scenarios.outbox"
 

@@ -10,6 +10,7 @@ import signal
 import statistics
 import subprocess
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
@@ -20,11 +21,11 @@ from bench.harness.interleave import SLICE_SECONDS, interleaved
 from bench.harness.lbt import lbt_env, missing_server
 from bench.harness.load import LoadResult, h2load, wrk
 from bench.harness.procs import ServerProcess, free_port, pin, run_worker
+from bench.harness.profile import describe, profile_path, profile_server
 from bench.harness.results import Row, ScenarioResult
 from bench.harness.scenario import Scenario
 from bench.harness.stats import Summary
 from bench.scenarios.grpc_unary import FRAME, PATH, check_ping
-from bench.scenarios.http_unary import ENDPOINTS, check
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -47,27 +48,52 @@ REQUIRED = {
 LBT = "lbtoolkit"
 HTTP_CONNECTIONS = 64
 GRPC_CONCURRENCY = 16
-# Turns of one-second slices per endpoint: nine HTTP servers take turns, so the
+# Turns of one-second slices per endpoint: ten HTTP servers take turns, so the
 # scenario stays within its budget with fewer turns than the two-sided scenarios.
 MIN_TURNS = 2
 RABBIT_SECONDS = 2.0  # per side, publishing
 RABBIT_BATCHES = 3  # consumed batches per side
-GET, POST = "GET /v1/items/{id}", 'POST /v1/items (body: "*")'
-
 UVICORN, GRANIAN = "uvicorn", "granian"
+ENGINES = (UVICORN, GRANIAN)
+DEFAULT_ENGINE = UVICORN  # lbtoolkit's HttpServerConfig.engine default
 # label -> module serving the app on uvicorn (``module:app`` is the ASGI app for granian)
 HTTP_PEERS = {
+    "raw Starlette": "bench.servers.raw_starlette",
     "FastAPI": "bench.servers.fastapi_app",
     "Litestar": "bench.servers.peer_litestar",
     "BlackSheep": "bench.servers.peer_blacksheep",
-    "raw Starlette": "bench.servers.raw_starlette",
 }
-# (endpoint, peer label) -> the ratio lbtoolkit (on uvicorn) must reach, in requests per CPU-second
-HTTP_TARGETS = {
-    (GET, f"BlackSheep on {UVICORN}"): 1.0,
-    (GET, f"raw Starlette on {UVICORN}"): 1.5,
-    **{(POST, f"{peer} on {engine}"): 1.0 for peer in HTTP_PEERS for engine in (UVICORN, GRANIAN)},
-}
+RAW_STARLETTE = "raw Starlette"
+CREATE_BODY = {"name": "widget", "quantity": 3, "tags": ["a", "b"]}
+CREATED = {"id": "item-1", "name": "widget", "quantity": 3, "tags": ["a", "b"]}
+GOT = {"id": "item-42", "name": "widget", "quantity": 3, "tags": ["a", "b"]}
+
+
+@dataclass(frozen=True, slots=True)
+class _Endpoint:
+    label: str
+    path: str
+    body: dict[str, object] | None
+    expected: dict[str, object]
+
+    def script(self) -> str | None:
+        if self.body is None:
+            return None
+        body = json.dumps(self.body, separators=(",", ":"))
+        return (
+            'wrk.method = "POST"\n'
+            f"wrk.body = '{body}'\n"
+            'wrk.headers["Content-Type"] = "application/json"\n'
+        )
+
+
+GET, POST = "GET /v1/items/{id}", 'POST /v1/items (body: "*")'
+ENDPOINTS = (
+    _Endpoint(POST, "/v1/items", CREATE_BODY, CREATED),
+    _Endpoint(GET, "/v1/items/item-42", None, GOT),
+)
+
+
 GRPC_AIO, GRPCLIB = "raw grpc.aio", "grpclib"
 GRPC_TARGETS = {GRPC_AIO: 0.97}
 RABBIT_TARGET = 1.2
@@ -79,12 +105,25 @@ def missing_packages() -> list[str]:
     return [req for module, req in REQUIRED.items() if importlib.util.find_spec(module) is None]
 
 
+def _http_target(endpoint: str, engine: str, peer: str, peer_engine: str) -> float | None:
+    """The ratio lbtoolkit on ``engine`` must reach against ``peer`` on ``peer_engine``."""
+    if peer_engine != engine:
+        return None  # shown, so that the engines compare, but no target across them
+    if peer == "FastAPI":
+        return 1.5
+    if endpoint == GET and peer == RAW_STARLETTE and engine == DEFAULT_ENGINE:
+        return 1.5
+    return 1.0  # ahead of every other peer on the same engine
+
+
 @dataclass(eq=False)  # hashed by identity
 class _Server:
     """A server under load; records its CPU time per slice."""
 
     label: str
     process: ServerProcess
+    engine: str = UVICORN
+    peer: str = LBT
     pids: list[int] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
     requests: list[int] = field(default_factory=list)
@@ -105,37 +144,67 @@ class _Server:
         return load
 
 
+def _lbt_http(ctx: Context, engine: str, extra: dict[str, str] | None = None) -> ServerProcess:
+    port = free_port()
+    env = lbt_env(grpc_port=free_port(), http_port=port, probes_port=free_port())
+    env["LBB_BENCH_GRPC_SERVER_DISABLED"] = "true"  # the HTTP server alone
+    env["LBB_BENCH_SERVER_ENGINE"] = engine
+    label = f"peers http {LBT} on {engine}"
+    return ServerProcess(
+        ctx, label, "bench.servers.lbt_service", args=(), port=port, env=env | (extra or {})
+    )
+
+
+def _peer_http(
+    ctx: Context, peer: str, engine: str, extra: dict[str, str] | None = None
+) -> ServerProcess:
+    module, port = HTTP_PEERS[peer], free_port()
+    label = f"peers http {peer} on {engine}"
+    if engine == UVICORN:
+        return ServerProcess(ctx, label, module, args=(str(port),), port=port, env=extra)
+    args = (
+        *("--interface", "asgi", "--host", "127.0.0.1", "--port", str(port)),
+        *("--workers", "1", "--no-ws", "--log-level", "warning", f"{module}:app"),
+    )
+    return ServerProcess(ctx, label, "granian", args=args, port=port, env=extra)
+
+
 def _http_servers(ctx: Context, result: ScenarioResult) -> list[_Server]:
     servers = []
     reason = missing_server("http", ctx.python)
     if reason is not None:
         result.notes.append(f"The lbtoolkit HTTP variant is left out: {reason}.")
     else:
-        port = free_port()
-        env = lbt_env(grpc_port=free_port(), http_port=port, probes_port=free_port())
-        env["LBB_BENCH_GRPC_SERVER_DISABLED"] = "true"  # the HTTP server alone, as in http_unary
-        process = ServerProcess(
-            ctx, f"peers http {LBT}", "bench.servers.lbt_service", args=(), port=port, env=env
-        )
-        servers.append(_Server(f"{LBT} on {UVICORN}", process))
-    for peer, module in HTTP_PEERS.items():
-        port = free_port()
-        label = f"{peer} on {UVICORN}"
-        process = ServerProcess(ctx, f"peers http {label}", module, args=(str(port),), port=port)
-        servers.append(_Server(label, process))
-        port = free_port()
-        label = f"{peer} on {GRANIAN}"
-        args = (
-            *("--interface", "asgi", "--host", "127.0.0.1", "--port", str(port)),
-            *("--workers", "1", "--no-ws", "--log-level", "warning", f"{module}:app"),
-        )
-        process = ServerProcess(ctx, f"peers http {label}", "granian", args=args, port=port)
-        servers.append(_Server(label, process))
+        servers += [
+            _Server(f"{LBT} on {engine}", _lbt_http(ctx, engine), engine) for engine in ENGINES
+        ]
+    for peer in HTTP_PEERS:
+        servers += [
+            _Server(f"{peer} on {engine}", _peer_http(ctx, peer, engine), engine, peer)
+            for engine in ENGINES
+        ]
     return servers
 
 
-def _wrk_script(text: str | None) -> Path | None:
+def check(port: int, label: str, endpoint: _Endpoint) -> None:
+    """One request through urllib: the answer is the JSON every server must give."""
+    data = None if endpoint.body is None else json.dumps(endpoint.body).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{endpoint.path}",
+        data=data,
+        headers={"Content-Type": "application/json"},
+        method="GET" if data is None else "POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+        answer = json.loads(response.read())
+    if answer != endpoint.expected:
+        msg = f"{label} {endpoint.label}: {answer!r}, expected {endpoint.expected!r}"
+        raise RuntimeError(msg)
+
+
+def _wrk_script(endpoint: _Endpoint) -> Path | None:
     """The wrk script of an endpoint (its method and body) in a file, if it needs one."""
+    text = endpoint.script()
     if text is None:
         return None
     path = WORK / "peers-post.lua"
@@ -144,15 +213,16 @@ def _wrk_script(text: str | None) -> Path | None:
     return path
 
 
-def _http_slice(ctx: Context, server: _Server, path: str, script: Path | None) -> LoadResult:
+def _http_load(
+    ctx: Context, port: int, endpoint: _Endpoint, duration: float, connections: int
+) -> LoadResult:
+    url = f"http://127.0.0.1:{port}{endpoint.path}"
+    return wrk(ctx, url, connections=connections, duration=duration, script=_wrk_script(endpoint))
+
+
+def _http_slice(ctx: Context, server: _Server, endpoint: _Endpoint) -> LoadResult:
     before = cpu_seconds(server.pids)
-    load = wrk(
-        ctx,
-        f"http://127.0.0.1:{server.port}{path}",
-        connections=HTTP_CONNECTIONS,
-        duration=SLICE_SECONDS,
-        script=script,
-    )
+    load = _http_load(ctx, server.port, endpoint, SLICE_SECONDS, HTTP_CONNECTIONS)
     return server.measured(load, before)
 
 
@@ -207,40 +277,66 @@ def _per_cpu(server: _Server, count: int) -> list[float]:
 
 def _http(ctx: Context, result: ScenarioResult) -> None:
     servers = _http_servers(ctx, result)
+    missed: set[tuple[str, str]] = set()  # (engine, endpoint) where lbtoolkit missed a target
     with contextlib.ExitStack() as stack:
         for server in servers:
             server.start(stack)
             for endpoint in ENDPOINTS:
-                check(server, endpoint)  # type: ignore[arg-type]  # needs .label and .port only
-            wrk(
-                ctx,
-                f"http://127.0.0.1:{server.port}{ENDPOINTS[1].path}",
-                connections=HTTP_CONNECTIONS,
-                duration=max(1.0, ctx.warmup),
-            )
+                check(server.port, server.label, endpoint)
+                _http_load(ctx, server.port, endpoint, max(0.5, ctx.warmup / 2), HTTP_CONNECTIONS)
         for endpoint in ENDPOINTS:
-            what = GET if endpoint.body is None else POST
-            turns = interleaved(
-                servers,
-                _turns(ctx),
-                partial(
-                    _http_slice, ctx, path=endpoint.path, script=_wrk_script(endpoint.script())
-                ),
-            )
+            turns = interleaved(servers, _turns(ctx), partial(_http_slice, ctx, endpoint=endpoint))
             ctx.log(
-                f"peers http {what}: "
+                f"peers http {endpoint.label}: "
                 + ", ".join(
                     f"{s.label} {turns.rates[s]:,.0f} req/s "
                     f"{statistics.median(_per_cpu(s, len(turns.slices[s]))):,.0f} req/CPU-s"
                     for s in servers
                 )
             )
-            ours = servers[0]
-            if not ours.label.startswith(LBT):
-                continue  # the peers alone, in the log
-            for theirs in servers[1:]:
-                target = HTTP_TARGETS.get((what, theirs.label))
-                result.rows += _rows_pair("peers", ours, theirs, turns, what=what, target=target)
+            for ours in (s for s in servers if s.peer == LBT):
+                for theirs in (s for s in servers if s.peer != LBT):
+                    target = _http_target(endpoint.label, ours.engine, theirs.peer, theirs.engine)
+                    rows = _rows_pair(
+                        "peers", ours, theirs, turns, what=endpoint.label, target=target
+                    )
+                    result.rows += rows
+                    if any(row.met is False for row in rows):
+                        missed.add((ours.engine, endpoint.label))
+    if missed and ctx.profile:
+        _profile(ctx, result, sorted(missed))
+
+
+def _profile(ctx: Context, result: ScenarioResult, missed: list[tuple[str, str]]) -> None:
+    """Where lbtoolkit's time goes next to raw Starlette's, on uvicorn, per missed endpoint.
+
+    Only processes of this suite's own servers can be profiled (``bench/servers/profiling.py``),
+    so the reference is raw Starlette on uvicorn whichever engine missed.
+    """
+    by_label = {endpoint.label: endpoint for endpoint in ENDPOINTS}
+    for engine, label in missed:
+        endpoint = by_label[label]
+        profiles = {}
+        for side in (LBT, RAW_STARLETTE):
+            base = profile_path(f"peers-http-{side}-{engine}-{label}")
+            extra = {"BENCH_PROFILE": str(base)}
+            process = (
+                _lbt_http(ctx, engine, extra)
+                if side == LBT
+                else _peer_http(ctx, RAW_STARLETTE, UVICORN, extra)
+            )
+            with process:
+                load = partial(
+                    _http_load, ctx, process.port, endpoint, ctx.duration, HTTP_CONNECTIONS
+                )
+                profiles[side] = profile_server(process, base, load)
+        result.notes.append(
+            describe(
+                profiles[LBT],
+                profiles[RAW_STARLETTE],
+                label=f"lbtoolkit on {engine} against raw Starlette on uvicorn, {label}",
+            )
+        )
 
 
 def _grpc_servers(ctx: Context, result: ScenarioResult) -> list[_Server]:
@@ -474,16 +570,21 @@ def run(ctx: Context, result: ScenarioResult) -> None:
 
 SCENARIO = Scenario(
     name="peers",
-    title="11. lbtoolkit against other frameworks",
+    title="lbtoolkit against other frameworks",
     description=(
-        f"HTTP: `GET /v1/items/{{id}}` and `POST /v1/items` with {HTTP_CONNECTIONS} keep-alive "
-        "connections (wrk), the same JSON everywhere, against FastAPI (pydantic), Litestar "
-        "(msgspec structs), BlackSheep (dataclasses) and raw Starlette, each on uvicorn and "
-        "on granian (`granian --interface asgi`, one worker); lbtoolkit is its HTTP server "
-        "on uvicorn. All nine servers are up at once and take one-second slices in turns; "
+        f'HTTP: `GET /v1/items/{{id}}` and `POST /v1/items` (`body: "*"`) with '
+        f"{HTTP_CONNECTIONS} keep-alive connections (wrk), the same JSON everywhere. "
+        "lbtoolkit: the generated service's HTTP server transcoding JSON to the protobuf "
+        "request and back, on each engine (`SERVER_ENGINE=uvicorn`, the default, and "
+        "`granian`). Against raw Starlette (a JSON endpoint), FastAPI (pydantic), Litestar "
+        "(msgspec structs) and BlackSheep (dataclasses), each on uvicorn (its defaults: "
+        "httptools, access log off) and on granian (`granian --interface asgi`, one "
+        "worker). All ten servers are up at once and take one-second slices in turns; "
         "besides requests per second, each slice reads the server's CPU time (user + "
         "system, worker processes included) from /proc, and requests per server "
-        "CPU-second, which other work on the machine does not change, carry the targets. "
+        "CPU-second, which other work on the machine does not change, carry the targets: "
+        "ahead of every peer on the same engine (1.5 times FastAPI), and 1.5 times raw "
+        "Starlette on uvicorn for GET on the default engine. "
         f"gRPC: `Ping` with {GRPC_CONCURRENCY} calls in flight (h2load) against a bare "
         "grpc.aio server and grpclib, the same way. RabbitMQ: the rabbitmq plugin against "
         "FastStream's RabbitBroker in one process, in alternating blocks: confirmed "

@@ -167,7 +167,7 @@ def _profile(ctx: Context, pair: _Pair, kinds: list[str]) -> list[str]:
 
 SCENARIO = Scenario(
     name="plugins",
-    title="3. Plugins against their client libraries",
+    title="Plugins against their client libraries",
     description=(
         f"The plugin and the library it wraps run in one process, {CONCURRENCY} concurrent "
         f"tasks each, in {BLOCKS} alternating blocks per side and run, so other work on the "
@@ -178,7 +178,7 @@ SCENARIO = Scenario(
         "messages with the plugin's properties (type, app id, message id, timestamp; the "
         "baseline builds the same message by hand) to a durable topic exchange on a "
         "confirming channel, and consumption, the two sides taking turns on one durable "
-        "queue, of 12 batches of 2,000 queued messages each with manual acks, prefetch 32, "
+        "queue, of 8 batches of 2,000 queued messages each with manual acks, prefetch 32, "
         "each batch timed from its first message to its last; the consume rate is each "
         "side's median batch rate, since the broker's pace varies from batch to batch by "
         "more than the difference measured. PostgreSQL: "

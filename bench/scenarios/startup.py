@@ -255,7 +255,7 @@ def _growth(result: ScenarioResult, runs: dict[tuple[str, int], list[tuple[float
 
 SCENARIO = Scenario(
     name="startup",
-    title="4. Start-up time and memory",
+    title="Start-up time and memory",
     description=(
         "Wall time from spawning the process to the end (`--help`) or to the `READY` line "
         "printed by the service's last start hook (`start to ready`), and the resident "

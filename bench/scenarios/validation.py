@@ -273,7 +273,7 @@ def _profile(ctx: Context, result: ScenarioResult, on: _Server, off: _Server) ->
 
 SCENARIO = Scenario(
     name="validation",
-    title="9. Request validation",
+    title="Request validation",
     description=(
         f'`POST {PATH}` (`body: "*"`) driven by wrk with {CONNECTIONS} connections '
         "(HTTP/1.1 keep-alive), to the service generated from "

@@ -82,7 +82,7 @@ def run(ctx: Context, result: ScenarioResult) -> None:
 
 SCENARIO = Scenario(
     name="waves",
-    title="7. Start waves",
+    title="Start waves",
     description=(
         f"In-process time from `start()` to ready for a service of {PLUGINS} plugins whose "
         f"`pre_start` sleeps {HOOK_SECONDS * 1e3:.0f} ms, none depending on another, so all "

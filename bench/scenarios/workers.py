@@ -158,7 +158,7 @@ def run(ctx: Context, result: ScenarioResult) -> None:
 
 SCENARIO = Scenario(
     name="workers",
-    title="8. Worker processes: 2 against 1",
+    title="Worker processes: 2 against 1",
     description=(
         "The bench service alone, then with `LBB_WORKERS=2` (a supervisor and two "
         f"worker processes sharing the ports with SO_REUSEPORT). gRPC: `Ping` by h2load, "

@@ -43,7 +43,7 @@ DEAD_LETTER = f"{QUEUE}.dead-letter"
 QUEUE_ARGUMENTS = {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": DEAD_LETTER}
 PREFETCH = 32
 BATCH = 2000  # messages consumed per block
-CONSUME_BLOCKS = 12  # blocks per side
+CONSUME_BLOCKS = 8  # blocks per side
 
 BODY = b"x" * 64
 

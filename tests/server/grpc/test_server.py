@@ -155,6 +155,29 @@ async def test_an_address_not_of_this_host_names_the_listen_variable(
     )
 
 
+async def test_a_listen_name_that_does_not_resolve_names_the_listen_variable(
+    greeter: GreeterKit,
+) -> None:
+    app = greeter.new_app(
+        {
+            "LB_EXAMPLE_GRPC_SERVER_LISTEN": "no-such-host.invalid",
+            "LB_EXAMPLE_GRPC_SERVER_PORT": "0",
+        }
+    )
+    with pytest.raises(lbtoolkit.StartError) as raised:
+        await app.start()
+    error = raised.value.__cause__
+    assert isinstance(error, ListenError)
+    message = str(error)
+    assert message.startswith(
+        'grpc server "example" cannot listen on no-such-host.invalid:0: cannot resolve the name: '
+    )
+    assert message.endswith(
+        "Hint: set LB_EXAMPLE_GRPC_SERVER_LISTEN to an address of this host "
+        "(0.0.0.0 for every interface)"
+    )
+
+
 def test_bad_listen_port_and_sizes_are_reported_before_start(greeter: GreeterKit) -> None:
     app = greeter.new_app(
         {

@@ -26,7 +26,8 @@ from lbtoolkit.server.grpc._drain import CallTracker
 from lbtoolkit.server.grpc._handlers import build_handlers
 from lbtoolkit.server.grpc._health import HealthService
 from lbtoolkit.server.grpc._methods import MethodTable
-from lbtoolkit.tools import ListenError, blames_address, listening_ports_shared
+from lbtoolkit.tools import ListenError
+from lbtoolkit.tools._listen import blames_address, listen_tcp, listening_ports_shared
 
 if TYPE_CHECKING:
     from dishka import AsyncContainer
@@ -332,9 +333,10 @@ def _bind_failure(host: str, port: int) -> tuple[str, bool]:
 
     Asks the system by binding the same address once.
     """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        probe = socket.create_server((host, port), family=family)
+        # Resolves the name first, so that a name that does not resolve fails as
+        # such (socket.create_server() would turn it into a bare "error -2").
+        probe = listen_tcp(host, port)
     except OSError as error:
         return _reason(error), blames_address(error)
     probe.close()
@@ -342,5 +344,6 @@ def _bind_failure(host: str, port: int) -> tuple[str, bool]:
 
 
 def _reason(error: OSError) -> str:
-    # create_server() appends the address to strerror; the caller already names it.
+    if isinstance(error, socket.gaierror):
+        return f"cannot resolve the name: {error.strerror}".lower()
     return (os.strerror(error.errno) if error.errno else str(error)).lower()
