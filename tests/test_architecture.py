@@ -141,6 +141,19 @@ def forbidden_imports(
     return lines
 
 
+def unused_directions(
+    imports: Iterable[Import], directions: Mapping[str, frozenset[str]]
+) -> list[str]:
+    """One line per direction the table allows between parts that no import uses."""
+    used = {(part_of(i.source), part_of(i.target)) for i in imports}
+    return [
+        f"{_short(source)} may import {_short(target)} but does not"
+        for source, allowed in sorted(directions.items())
+        for target in sorted(allowed - LEAVES)
+        if (source, target) not in used
+    ]
+
+
 def _short(part: str) -> str:
     return part.removeprefix("lbtoolkit.")
 
@@ -207,6 +220,11 @@ def test_every_part_has_a_row_in_the_design_table() -> None:
 def test_parts_import_only_what_the_design_allows() -> None:
     offending = forbidden_imports(IMPORTS, DIRECTIONS)
     assert not offending, "imports docs/design.md does not allow:\n" + "\n".join(offending)
+
+
+def test_every_direction_the_table_allows_is_used() -> None:
+    unused = unused_directions(IMPORTS, DIRECTIONS)
+    assert not unused, "drop from docs/design.md's table:\n" + "\n".join(unused)
 
 
 def test_no_cycle_between_parts() -> None:
@@ -307,4 +325,24 @@ def test_an_import_the_table_does_not_list_is_reported_with_what_is_allowed(
             "src/lbtoolkit/alpha/__init__.py:2: lbtoolkit.alpha imports lbtoolkit.beta "
             "(alpha may import: leaves)"
         )
+    ]
+
+
+def test_a_direction_no_import_uses_is_reported(tmp_path: Path) -> None:
+    directions = {
+        "lbtoolkit.alpha": LEAVES,
+        "lbtoolkit.beta": LEAVES | {"lbtoolkit.alpha", "lbtoolkit.gamma"},
+        "lbtoolkit.gamma": LEAVES,
+    }
+    package = write_package(
+        tmp_path,
+        {
+            # A leaf allowed but unused is no overstatement: every part may import them.
+            "alpha/__init__.py": "",
+            "beta/__init__.py": "from lbtoolkit.alpha import thing\n",
+            "gamma/__init__.py": "",
+        },
+    )
+    assert unused_directions(collect_imports(package), directions) == [
+        "beta may import gamma but does not"
     ]

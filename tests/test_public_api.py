@@ -81,10 +81,43 @@ def test_each_export_shows_the_shallowest_public_package_that_exports_it(package
         assert value.__module__.count(".") == shallowest, f"{package}.{name}"
 
 
-def test_internals_stay_private() -> None:
-    assert "ServiceRegistry" not in importlib.import_module("lbtoolkit.server").__all__
-    runtime = importlib.import_module("lbtoolkit.runtime")
-    assert {"Injector", "Lifecycle"}.isdisjoint(runtime.__all__)
+# What the toolkit's parts use of each other, never users: importable from
+# their private modules, listed in no public package's ``__all__``.
+INTERNALS = {
+    "lbtoolkit._di": ("Injector",),
+    "lbtoolkit.runtime._lifecycle": ("Lifecycle",),
+    "lbtoolkit.server._manager": ("Server", "ServerContext", "ServerManager"),
+    "lbtoolkit.server._services": ("ServiceRegistry",),
+    "lbtoolkit.tools._lifecycle_metrics": ("HookTiming", "LifecycleCollector"),
+    "lbtoolkit.tools._listen": (
+        "blames_address",
+        "listen_tcp",
+        "listening_ports_shared",
+        "reserve_shared_port",
+        "share_listening_ports",
+    ),
+    "lbtoolkit.tools._request_metrics": ("MethodMetrics", "RedCollector", "RequestMetrics"),
+    "lbtoolkit.tools._traces": ("ServerSpan",),
+    "lbtoolkit.tools._uvicorn": ("start_server",),
+}
+
+
+@pytest.mark.parametrize("module", sorted(INTERNALS))
+def test_internals_stay_private(module: str) -> None:
+    exporters = _exporters()
+    found = importlib.import_module(module)
+    for name in INTERNALS[module]:
+        assert exporters.get(id(getattr(found, name)), []) == [], f"{module}.{name}"
+        assert getattr(found, name).__module__ == module, f"{module}.{name}"
+
+
+def test_generated_code_and_users_find_what_they_need_in_public_packages() -> None:
+    # What generated modules import (besides the .proto's own _pb2) and what
+    # the guide has services import.
+    server = importlib.import_module("lbtoolkit.server")
+    assert {"RequestContext", "RequestScope", "current_request_context"} <= set(server.__all__)
+    tools = importlib.import_module("lbtoolkit.tools")
+    assert {"Metrics", "Probes", "Tools", "Traces", "ListenError"} <= set(tools.__all__)
 
 
 def test_the_test_plugin_builder_is_one_function_reachable_from_both_packages() -> None:

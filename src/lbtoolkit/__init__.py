@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from lbtoolkit._exceptions import LbToolkitError
-from lbtoolkit._public import promise
+from lbtoolkit._public import export, promise
 
 if TYPE_CHECKING:
     from dishka import Scope
@@ -61,7 +61,8 @@ __all__ = [
 _LAZY = {name: "lbtoolkit.runtime" for name in __all__ if name not in {"LbToolkitError", "Scope"}}
 _LAZY["Scope"] = "dishka"
 promise(__name__, ((package, name) for name, package in _LAZY.items()))
-LbToolkitError.__module__ = __name__
+# The lazy names are not in the namespace yet: ``promise`` renames them when they load.
+export(__name__, ["LbToolkitError"])
 
 
 def __getattr__(name: str) -> Any:

@@ -29,7 +29,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from lbtoolkit.tools import listen_tcp, reserve_shared_port
+from lbtoolkit.tools._listen import listen_tcp, reserve_shared_port
 from tests.server.http.support import compile_protos
 
 pytestmark = pytest.mark.faults

@@ -1,4 +1,4 @@
-"""Private state of Starlette, uvicorn and protobuf is touched in ``lbtoolkit._shortcuts`` only."""
+"""Private state of the libraries below is touched in ``lbtoolkit._shortcuts`` only."""
 
 from __future__ import annotations
 
@@ -25,9 +25,12 @@ PRIVATE_NAMES = frozenset(
         "cycle",
         "ToShortestFloat",
         "type_checkers",
+        "_collector_to_names",
+        "_labelnames",
+        "_child_samples",
     }
 )
-LIBRARIES = ("starlette", "uvicorn", "granian", "google.protobuf")
+LIBRARIES = ("starlette", "uvicorn", "granian", "google.protobuf", "prometheus_client")
 
 
 def _private_module(module: str) -> bool:
@@ -77,6 +80,7 @@ def test_the_check_sees_what_the_shortcut_modules_do() -> None:
     found = [offence for path in sorted(SHORTCUTS.glob("_*.py")) for offence in _offences_in(path)]
     shown = {offence.rsplit(": ", 1)[1] for offence in found}
     assert {"'_body'", "'_stream_consumed'", "._body", ".server_state", "'cycle'"} <= shown
+    assert {"._collector_to_names", "._labelnames", "._child_samples"} <= shown
 
 
 def test_private_modules_of_the_libraries_are_caught() -> None:

@@ -18,7 +18,7 @@ from lbtoolkit._shortcuts._uvicorn import (
     request_tasks,
     shut_down_connection,
 )
-from lbtoolkit.tools import listen_tcp
+from lbtoolkit.tools._listen import listen_tcp
 from lbtoolkit.tools._uvicorn import start_server
 
 WAIT = 5.0  # seconds a condition gets to come true

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from lbtoolkit.tools import listen_tcp
+from lbtoolkit.tools._listen import listen_tcp
 
 
 async def test_accepted_connections_have_nodelay() -> None:

@@ -7,7 +7,8 @@ import enum
 import pytest
 from prometheus_client import generate_latest
 
-from lbtoolkit.tools import HookTiming, LifecycleCollector, Metrics
+from lbtoolkit.tools import Metrics
+from lbtoolkit.tools._lifecycle_metrics import HookTiming, LifecycleCollector
 
 
 def sample(metrics: Metrics, name: str, **labels: str) -> float | None:

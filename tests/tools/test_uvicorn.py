@@ -12,7 +12,7 @@ import httpx
 import pytest
 import uvicorn
 
-from lbtoolkit.tools import listen_tcp
+from lbtoolkit.tools._listen import listen_tcp
 from lbtoolkit.tools._uvicorn import start_server
 
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
 
     from lbtoolkit.client._metrics import ClientMetrics
-    from lbtoolkit.tools import MethodMetrics
+    from lbtoolkit.tools._request_metrics import MethodMetrics
 
 __all__ = ["Channel", "ChannelSettings", "GrpcChannel", "RetrySettings", "service_config"]
 

@@ -16,7 +16,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricF
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from lbtoolkit.tools import MethodMetrics
+from lbtoolkit.tools._request_metrics import MethodMetrics
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -14,6 +14,7 @@ The compiled options are ``lbtoolkit.proto.toolkit.options.annotations_pb2``.
 
 from __future__ import annotations
 
+from lbtoolkit._public import export
 from lbtoolkit.proto._includes import (
     BUF_VALIDATE_PROTO,
     GO_OPTIONS_PROTO,
@@ -40,6 +41,4 @@ __all__ = [
     "python_module",
 ]
 
-for _name in ("descriptor_set", "include_paths", "protoc_module", "python_module"):
-    globals()[_name].__module__ = __name__
-del _name
+export(__name__, __all__)

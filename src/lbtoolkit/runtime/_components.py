@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from lbtoolkit._di import returned_type
+from lbtoolkit._names import qualified_name
 from lbtoolkit.config import PositiveDuration, env
 from lbtoolkit.runtime._errors import PluginConstructionError
 from lbtoolkit.runtime._hooks import Component, Hook, run_wave
@@ -126,7 +127,7 @@ class ComponentManager:
         """
         found = [n for n, c in enumerate(self._constructors) if c.provides == provides]
         if not found:
-            msg = f"no {self.kind} is provided as {getattr(provides, '__qualname__', provides)!r}"
+            msg = f"no {self.kind} is provided as {qualified_name(provides, short=True)}"
             raise LookupError(msg)
         self._injector.override(provides, value)
         replaced: list[object] = []
@@ -286,7 +287,7 @@ class ComponentManager:
     def _owner(self, name: str | None, key: Any) -> str:
         if name is not None:
             return f'{self.kind} "{name}"'
-        return f"{self.kind} {getattr(key, '__qualname__', repr(key))}"
+        return f"{self.kind} {qualified_name(key, short=True)}"
 
 
 class PluginManager(ComponentManager):

@@ -46,11 +46,11 @@ from lbtoolkit.runtime._hooks import (
 from lbtoolkit.runtime._settings import check_environment
 from lbtoolkit.runtime._timeline import Timeline, render_timeline
 from lbtoolkit.runtime._waves import plan_waves
-from lbtoolkit.tools import HookTiming, LifecycleCollector
+from lbtoolkit.tools._lifecycle_metrics import HookTiming, LifecycleCollector
 
 if TYPE_CHECKING:
     from lbtoolkit.runtime._runtime import Runtime
-    from lbtoolkit.server import Server
+    from lbtoolkit.server._manager import Server
 
 __all__ = ["Lifecycle", "State", "UserHooks"]
 

@@ -16,7 +16,7 @@ from lbtoolkit.runtime._components import PackageManager, PluginManager
 from lbtoolkit.runtime._lifecycle import Lifecycle
 from lbtoolkit.runtime._settings import ServiceSettings
 from lbtoolkit.runtime._timeline import Timeline
-from lbtoolkit.server import ServerContext, ServerManager
+from lbtoolkit.server._manager import ServerContext, ServerManager
 from lbtoolkit.tools import Tools
 
 __all__ = ["Meta", "Runtime"]

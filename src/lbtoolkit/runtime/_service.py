@@ -33,7 +33,7 @@ from lbtoolkit.runtime._settings import ServiceSettings
 from lbtoolkit.runtime._supervisor import Supervisor
 from lbtoolkit.runtime._waves import plan_waves
 from lbtoolkit.runtime._workers import serve_as_worker, worker_number
-from lbtoolkit.server import ServerManager
+from lbtoolkit.server._manager import ServerManager
 from lbtoolkit.tools import Metrics, Probes, Tools, Traces
 
 if TYPE_CHECKING:

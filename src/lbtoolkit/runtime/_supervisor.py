@@ -51,15 +51,10 @@ from lbtoolkit.runtime._workers import (
     Channel,
     Message,
 )
-from lbtoolkit.tools import (
-    ListenError,
-    Metrics,
-    Probes,
-    listen_tcp,
-    reserve_shared_port,
-    start_server,
-)
+from lbtoolkit.tools import ListenError, Metrics, Probes
+from lbtoolkit.tools._listen import listen_tcp, reserve_shared_port
 from lbtoolkit.tools._metrics import forget_process, workers_collector
+from lbtoolkit.tools._uvicorn import start_server
 from lbtoolkit.tools.probes import healthy
 from lbtoolkit.tools.probes._server import ProbesServer
 

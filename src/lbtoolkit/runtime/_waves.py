@@ -91,7 +91,9 @@ def _needs(node: Node, nodes: Sequence[Node], graph: Mapping[Any, Sequence[Any]]
                 "of this service. Hint: register it as one, or drop it from depends_on",
             )
         for other in matches:
-            found.setdefault(id(other), _Need(other, f"depends_on {_type_name(wanted)}"))
+            found.setdefault(
+                id(other), _Need(other, f"depends_on {qualified_name(wanted, short=True)}")
+            )
     if node.provides is not None:
         by_key = {id(other.provides): other for other in nodes if other.provides is not None}
         for other, reason in _through_graph(node.provides, graph, by_key):
@@ -115,8 +117,10 @@ def _through_graph(
             seen.add(id(dependency))
             other = by_key.get(id(dependency))
             if other is not None:
-                route = "".join(f" through {_type_name(step)}" for step in via)
-                found.append((other, f"constructor takes {_type_name(dependency)}{route}"))
+                route = "".join(f" through {qualified_name(step, short=True)}" for step in via)
+                found.append(
+                    (other, f"constructor takes {qualified_name(dependency, short=True)}{route}")
+                )
             else:
                 pending.append((dependency, (*via, dependency)))
     return found
@@ -166,7 +170,3 @@ def _cycle(chain: Sequence[Node], back_to: Node, needs: Mapping[int, list[_Need]
         for before, after in itertools.pairwise(path)
     ]
     return DependencyCycleError([node.component.owner for node in path], reasons)
-
-
-def _type_name(value: Any) -> str:
-    return str(getattr(value, "__qualname__", repr(value)))

@@ -25,7 +25,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from lbtoolkit.tools import share_listening_ports
+from lbtoolkit.tools._listen import share_listening_ports
 from lbtoolkit.tools._metrics import MetricsSnapshot
 
 if TYPE_CHECKING:

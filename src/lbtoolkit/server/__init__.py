@@ -16,7 +16,6 @@ from lbtoolkit.server._errors import (
     ServerNotDeclaredError,
     ServiceNotSetError,
 )
-from lbtoolkit.server._manager import Server, ServerContext, ServerManager
 from lbtoolkit.tools import ListenError, PortConflictError
 
 __all__ = [
@@ -26,9 +25,6 @@ __all__ = [
     "PortConflictError",
     "RequestContext",
     "RequestScope",
-    "Server",
-    "ServerContext",
-    "ServerManager",
     "ServerNotDeclaredError",
     "ServiceNotSetError",
     "current_request_context",

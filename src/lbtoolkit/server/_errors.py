@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lbtoolkit._exceptions import LbToolkitError
+from lbtoolkit._names import qualified_name
 
 __all__ = [
     "ImplementationError",
@@ -74,7 +75,7 @@ class NoRequestScopeError(LbToolkitError, LookupError):
         self.dependency = dependency
 
     def __str__(self) -> str:
-        name = getattr(self.dependency, "__qualname__", repr(self.dependency))
+        name = qualified_name(self.dependency, short=True)
         return (
             f"cannot resolve {name}: this RequestContext has no request scope\n"
             "Hint: contexts built by hand (in tests) need scope=RequestScope(container)"

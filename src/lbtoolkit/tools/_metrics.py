@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     GC_COLLECTOR,
@@ -18,6 +18,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from lbtoolkit._shortcuts._prometheus import collectors, store_function_values
 from lbtoolkit.tools._request_metrics import RequestMetrics
 
 if TYPE_CHECKING:
@@ -130,28 +131,16 @@ class MetricsSnapshot:
 
         In multiprocess mode such a gauge's file keeps the last value ``set()``
         (0): the function is only called when the worker's own registry is
-        collected, which the supervisor never does. prometheus-client offers no
-        public way to find these children, hence the private attributes.
+        collected, which the supervisor never does.
         """
-        with self._registry._lock:  # noqa: SLF001
-            collectors = list(self._registry._collector_to_names)  # noqa: SLF001
-        for gauge in collectors:
-            if not isinstance(gauge, Gauge):
-                continue
-            children = list(gauge._metrics.values()) if gauge._labelnames else [gauge]  # noqa: SLF001
-            for child in children:
-                stored: Any = getattr(child, "_value")  # noqa: B009 - its MmapedValue
-                for sample in child._child_samples():  # noqa: SLF001 - the function's, if any
-                    if stored.get() != sample.value:
-                        stored.set(sample.value)
+        for gauge in collectors(self._registry):
+            if isinstance(gauge, Gauge):
+                store_function_values(gauge)
 
     def _computed_collectors(self) -> list[Collector]:
-        # prometheus-client offers no public list of a registry's collectors.
-        with self._registry._lock:  # noqa: SLF001
-            collectors = list(self._registry._collector_to_names)  # noqa: SLF001
         return [
             c
-            for c in collectors
+            for c in collectors(self._registry)
             if not isinstance(c, MetricWrapperBase | MultiProcessCollector) and c not in _OWN_FILES
         ]
 

@@ -63,6 +63,21 @@ def test_each_instance_reads_its_own_prefix() -> None:
     assert notifications._config.connect_timeout == dt.timedelta(milliseconds=1500)
 
 
+def test_a_path_variable_is_reported_as_read_by_nothing() -> None:
+    # No variable sets the path (the service mounts node.serve where it likes):
+    # a PATH left over from older settings must not pass silently.
+    environ = {
+        "MYSERVICE_CENTRIFUGE_PATH": "/connection/websocket",
+        "MYSERVICE_CENTRIFUGE_CONNECT_TIMEOUT": "2s",
+    }
+    runtime = new_test_runtime("svc", env_prefix="MYSERVICE", environ=environ)
+    centrifuge.new_plugin(runtime, centrifuge.Options())
+    runtime.config.raise_for_issues()
+    unread = runtime.config.unread_variables()
+    assert [variable.name for variable in unread] == ["MYSERVICE_CENTRIFUGE_PATH"]
+    assert str(unread[0]).startswith("MYSERVICE_CENTRIFUGE_PATH is not read by anything")
+
+
 def test_info_masks_the_redis_password(capsys: pytest.CaptureFixture[str]) -> None:
     runtime = new_test_runtime("svc", env_prefix="MYSERVICE", environ=MULTI_ENV)
     plugin = centrifuge.new_plugin(runtime, centrifuge.Options("chat"))

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lbtoolkit.plugins import build_test_plugin
+from lbtoolkit.plugins._support import new_test_plugin_for
 from lbtoolkit.plugins.centrifuge._plugin import Options, Plugin, new_plugin
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from lbtoolkit.plugins._support import NewTestPlugin
 
 __all__ = ["new_test_plugin"]
 
-
-def new_test_plugin(
-    options: Options | None = None, *, environ: Mapping[str, str] | None = None
-) -> Plugin:
-    """Build a centrifuge plugin that reads only ``environ`` (no service prefix).
+_DOC = """Build a centrifuge plugin that reads only ``environ`` (no service prefix).
 
     ``environ`` uses the plugin prefix (``{"CENTRIFUGE_REDIS_ADDR": ...}`` for
     the default ``Options()``); without it the node keeps publications to
@@ -24,4 +20,5 @@ def new_test_plugin(
     stop it with ``lbtoolkit.testing.open_plugin``; mount
     ``plugin.node().route`` in a Starlette app to connect clients.
     """
-    return build_test_plugin(new_plugin, options or Options(), environ=environ)
+
+new_test_plugin: NewTestPlugin[Options, Plugin] = new_test_plugin_for(new_plugin, Options, doc=_DOC)

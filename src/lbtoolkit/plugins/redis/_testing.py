@@ -4,23 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lbtoolkit.plugins import build_test_plugin
+from lbtoolkit.plugins._support import new_test_plugin_for
 from lbtoolkit.plugins.redis._plugin import Options, Plugin, new_plugin
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from lbtoolkit.plugins._support import NewTestPlugin
 
 __all__ = ["new_test_plugin"]
 
-
-def new_test_plugin(
-    options: Options | None = None, *, environ: Mapping[str, str] | None = None
-) -> Plugin:
-    """Build a redis plugin that reads only ``environ`` (no service prefix).
+_DOC = """Build a redis plugin that reads only ``environ`` (no service prefix).
 
     ``environ`` uses the plugin prefix (``{"REDIS_DATABASE": "1"}`` for the
     default ``Options()``). Unlike a service, a bad or missing variable raises
     ``ConfigError`` here at once. Start and stop it with
     ``lbtoolkit.testing.open_plugin``.
     """
-    return build_test_plugin(new_plugin, options or Options(), environ=environ)
+
+new_test_plugin: NewTestPlugin[Options, Plugin] = new_test_plugin_for(new_plugin, Options, doc=_DOC)

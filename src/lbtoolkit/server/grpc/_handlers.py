@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 
     from lbtoolkit.server.grpc._drain import CallTracker
     from lbtoolkit.spec import MethodSpec, ServiceSpec
-    from lbtoolkit.tools import MethodMetrics, Outages, RequestMetrics, ServerSpan, Traces
+    from lbtoolkit.tools import Outages, Traces
+    from lbtoolkit.tools._request_metrics import MethodMetrics, RequestMetrics
+    from lbtoolkit.tools._traces import ServerSpan
 
 __all__ = ["build_handlers"]
 

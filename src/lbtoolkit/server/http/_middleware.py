@@ -29,6 +29,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from lbtoolkit._names import qualified_name
 from lbtoolkit.server.http._errors import MiddlewareNotFoundError
 from lbtoolkit.server.http._responses import json_error
 
@@ -176,7 +177,7 @@ def _reject_bare_middleware(name: str, constructor: object) -> None:
         return
     if parameters and parameters[0].annotation is Request:
         msg = (
-            f"middleware {name!r}: {getattr(constructor, '__qualname__', constructor)} is a "
+            f"middleware {name!r}: {qualified_name(constructor, short=True)} is a "
             "middleware, not a constructor; pass a function that returns it "
             f"(set_middleware({name!r}, lambda: middleware))"
         )

@@ -12,10 +12,11 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from starlette.websockets import WebSocket, WebSocketState
 
+from lbtoolkit._names import qualified_name
 from lbtoolkit.server.http._errors import HttpRouteError
 from lbtoolkit.server.http._router import Router
 from lbtoolkit.spec import PathTemplate, PathVariable
@@ -90,7 +91,9 @@ class Mounts:
     ) -> None:
         """Add ``endpoint`` at the template ``path``; ``HttpRouteError`` if it clashes."""
         template = PathTemplate.parse(path)
-        socket = _Socket(template, endpoint, f"WEBSOCKET {path} ({_name_of(endpoint)})")
+        socket = _Socket(
+            template, endpoint, f"WEBSOCKET {path} ({qualified_name(endpoint, short=True)})"
+        )
         _refuse_clashes(socket, self._taken(http, websockets))
         self._sockets.append(socket)
 
@@ -103,7 +106,7 @@ class Mounts:
         websockets: Iterable[tuple[PathTemplate, str]],
     ) -> None:
         """Add ``app`` at the literal ``path`` and under it; ``HttpRouteError`` if it clashes."""
-        label = f"ASGI {path} ({_name_of(app)})"
+        label = f"ASGI {path} ({qualified_name(app, short=True)})"
         template = PathTemplate.parse(path)
         if not template.is_literal or template.verb:
             reason = "the path of an ASGI app must be literal (no variable, wildcard or verb)"
@@ -244,8 +247,3 @@ def _overlaps(prefix: tuple[str, ...], template: PathTemplate) -> bool:
             return False
     # A verb needs a ":" in the last segment, which a literal prefix never has.
     return len(flat) == len(prefix) and not template.verb
-
-
-def _name_of(target: Any) -> str:
-    name = getattr(target, "__qualname__", None)
-    return str(name) if name else type(target).__qualname__

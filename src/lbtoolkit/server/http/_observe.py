@@ -26,7 +26,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import NoOpTracer, SpanKind, StatusCode
 from prometheus_client import CollectorRegistry, Gauge, Histogram
 
-from lbtoolkit.tools import RedCollector
+from lbtoolkit.tools._request_metrics import RedCollector
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
