@@ -63,7 +63,7 @@ def ensure_servers() -> bool:
     say("demo", "a server the demo needs is missing (see above); to use one elsewhere, set:")
     say("demo", "  PostgreSQL: USERS_DB_HOST, USERS_DB_PORT, USERS_DB_USERNAME,")
     say("demo", "              USERS_DB_PASSWORD, USERS_DB_DATABASE (or USERS_DB_DSN)")
-    say("demo", "  Redis:      USERS_CACHE_ADDR")
+    say("demo", "  Redis:      USERS_CACHE_ADDR (or USERS_CACHE_HOST, USERS_CACHE_PORT)")
     say(
         "demo",
         "  RabbitMQ:   USERS_EVENTS_DSN and NOTIFIER_EVENTS_DSN (amqp://user:password@host:5672/vhost)",

@@ -14,7 +14,10 @@ from typing import TypeVar
 import aio_pika
 import asyncpg
 
+from lbtoolkit import Service
 from lbtoolkit.codegen import generate_package
+from lbtoolkit.plugins import redis
+from lbtoolkit.plugins.redis._config import Target, resolve_target
 from tests.codegen.support import without_generator_stamps
 
 T = TypeVar("T")
@@ -35,6 +38,12 @@ def stale_generated_files(
         or without_generator_stamps((checked_in / path.relative_to(out)).read_text())
         != without_generator_stamps(path.read_text())
     ]
+
+
+def redis_target(app: Service, prefix: str) -> Target:
+    """Where the redis plugin under ``prefix`` would connect, read from the parsed config only."""
+    (config,) = [c for c in app.runtime.config.parsed(prefix) if isinstance(c, redis.Config)]
+    return resolve_target(config)
 
 
 def server_prefix(env_prefix: str, service: str) -> str:

@@ -11,10 +11,12 @@ import pytest
 
 from greeter_demo.call import call
 from greeter_demo.gen.greeter_toolkit import CachePlugin
-from greeter_demo.service import build
+from greeter_demo.service import DEMO_DEFAULTS, build
 from lbtoolkit.codegen import generate_package
+from lbtoolkit.plugins.redis._config import Address
 from lbtoolkit.testing import open_service
 from tests.codegen.support import without_generator_stamps
+from tests.examples.examples_support import redis_target
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo"
 
@@ -36,6 +38,23 @@ def test_checked_in_generated_code_is_fresh(tmp_path: Path) -> None:
     # Regenerate with: lbtoolkit generate -I examples/demo/protos
     #   -o examples/demo/greeter_demo/gen examples/demo/protos/greeter.proto
     assert stale == []
+
+
+@pytest.mark.parametrize(
+    ("given", "address"),
+    [
+        ({"DEMO_CACHE_HOST": "cache.internal"}, Address("cache.internal", 6379)),
+        ({"DEMO_CACHE_PORT": "6380"}, Address("127.0.0.1", 6380)),
+        ({}, Address("127.0.0.1", 6379)),
+    ],
+)
+def test_the_cache_is_pointed_elsewhere_by_host_and_port_over_the_demo_defaults(
+    given: dict[str, str], address: Address
+) -> None:
+    # What ``python -m greeter_demo`` builds: the process's variables over DEMO_DEFAULTS.
+    app = build(environ={**DEMO_DEFAULTS, **given}, argv=[])
+    assert app.runtime.config.issues == []
+    assert redis_target(app, "cache").addresses == (address,)
 
 
 @pytest.mark.integration

@@ -11,6 +11,7 @@ SOURCES = [
     *sorted((ROOT / "examples" / "plugins" / "mailer").rglob("*.py")),
     ROOT / "examples" / "plugins" / "mailer" / "pyproject.toml",
     *sorted((ROOT / "tests" / "examples").glob("test_mailer*.py")),
+    ROOT / "tests" / "examples" / "notify" / "notify.proto",
 ]
 
 

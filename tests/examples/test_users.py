@@ -16,10 +16,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from websockets.asyncio.client import connect
 
 from lbtoolkit.plugins import rabbitmq
+from lbtoolkit.plugins.redis._config import Address
 from lbtoolkit.testing import open_plugin, open_service
 from tests.examples.examples_support import (
     EXAMPLES,
     delete_broker_objects,
+    redis_target,
     scratch_database,
     stale_generated_files,
     unique,
@@ -31,7 +33,7 @@ from users_service.call import call
 from users_service.gen import users_pb2
 from users_service.gen.users_toolkit_mocks import mock_cache_plugin
 from users_service.realtime import RealtimeEndpoint
-from users_service.service import Users, build
+from users_service.service import DEFAULTS, Users, build
 from users_service.store import UserRecord, UserStore
 
 USERS = EXAMPLES / "users"
@@ -47,6 +49,27 @@ def test_checked_in_generated_code_is_fresh(tmp_path: Path) -> None:
         tmp_path / "gen",
     )
     assert stale == []
+
+
+@pytest.mark.parametrize(
+    ("given", "address"),
+    [
+        ({"USERS_CACHE_HOST": "cache.internal"}, Address("cache.internal", 6379)),
+        (
+            {"USERS_CACHE_HOST": "cache.internal", "USERS_CACHE_PORT": "6380"},
+            Address("cache.internal", 6380),
+        ),
+        ({"USERS_CACHE_ADDR": "cache.internal:6381"}, Address("cache.internal", 6381)),
+        ({}, Address("127.0.0.1", 6379)),
+    ],
+)
+def test_the_cache_is_pointed_elsewhere_by_either_spelling_over_the_local_defaults(
+    given: dict[str, str], address: Address
+) -> None:
+    # What ``python -m users_service`` builds: the process's variables over DEFAULTS.
+    app = build(environ={**DEFAULTS, **given}, argv=[])
+    assert app.runtime.config.issues == []
+    assert redis_target(app, "cache").addresses == (address,)
 
 
 def _users(store: Any, cache: UserCache) -> Users:

@@ -23,11 +23,11 @@ from lbtoolkit.server import RequestContext
 GREETING_KEY = "demo:greeting"
 
 # The demo listens on loopback unless told otherwise; a real deployment sets its own.
+# Redis is the plugin's own default (127.0.0.1:6379), so DEMO_CACHE_HOST/PORT work too.
 DEMO_DEFAULTS = {
     "DEMO_GREETER_GRPC_SERVER_LISTEN": "127.0.0.1",
     "DEMO_GREETER_SERVER_LISTEN": "127.0.0.1",
     "DEMO_PROBES_SERVER_LISTEN": "127.0.0.1",
-    "DEMO_CACHE_ADDR": "127.0.0.1:6379",
 }
 
 

@@ -57,7 +57,9 @@ DEFAULT_PAGE_SIZE = 20
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 # What the example runs with on a developer's machine: loopback, the local
-# servers, ports clear of the notifier's. A deployment sets its own.
+# servers, ports clear of the notifier's. A deployment sets its own. Redis is
+# left to the plugin's own default (127.0.0.1:6379): an ADDR filled in here
+# would conflict with USERS_CACHE_HOST/PORT set by the user.
 DEFAULTS = {
     "USERS_USERS_GRPC_SERVER_LISTEN": "127.0.0.1",
     "USERS_USERS_GRPC_SERVER_PORT": "9090",
@@ -69,7 +71,6 @@ DEFAULTS = {
     "USERS_DB_USERNAME": "postgres",
     "USERS_DB_DATABASE": "test",
     "USERS_DB_MIGRATIONS_DIR": str(MIGRATIONS),
-    "USERS_CACHE_ADDR": "127.0.0.1:6379",
     "USERS_EVENTS_HOST": "127.0.0.1",
 }
 

@@ -425,9 +425,16 @@ def as_delivery_handler(
 ) -> Handler:
     """``handler`` as a delivery handler, by its first parameter's annotation.
 
-    A handler of neither shape raises ``refuse(handler_name, problem)``, the
-    plugin's own error naming the subscription.
+    A handler that is not async, or of neither shape, raises
+    ``refuse(handler_name, problem)``, the plugin's own error naming the
+    subscription.
     """
+    if not _is_async(handler):
+        # Refused here, not at the first message: awaiting its result would
+        # fail every delivery, each one retried and dead-lettered in turn.
+        raise refuse(
+            _handler_name(handler), "it is not async (each message is awaited): make it async def"
+        )
     first = _first_parameter(handler)
     annotation = _EMPTY if first is None else _annotation(handler, first)
     shape = _shape(annotation)
@@ -446,7 +453,24 @@ def as_delivery_handler(
         problem = f"its first parameter {first.name!r} has no annotation"
     else:
         problem = f"its first parameter {first.name!r} is annotated {_type_name(annotation)}"
-    raise refuse(_type_name(handler), problem)
+    raise refuse(_handler_name(handler), problem)
+
+
+def _is_async(handler: object) -> bool:
+    """Whether calling ``handler`` returns a coroutine, as far as can be told without calling it.
+
+    An ``async def`` function counts, so do partials and bound methods of one,
+    callables marked with ``inspect.markcoroutinefunction`` (Python 3.12+) and objects whose
+    ``__call__`` is an ``async def`` method.
+    """
+    target = handler
+    while isinstance(target, functools.partial):
+        target = target.func
+    if inspect.iscoroutinefunction(target):
+        return True
+    if inspect.isroutine(target) or isinstance(target, type):
+        return False
+    return inspect.iscoroutinefunction(getattr(target, "__call__", None))  # noqa: B004 - its own __call__
 
 
 def _first_parameter(handler: Callable[..., object]) -> inspect.Parameter | None:
@@ -475,6 +499,13 @@ def _shape(annotation: object) -> object:
     if isinstance(annotation, str):
         return {"bytes": bytes, "Delivery": Delivery}.get(annotation.rpartition(".")[2])
     return annotation if annotation is bytes or annotation is Delivery else None
+
+
+def _handler_name(handler: object) -> str:
+    """A partial by the function it wraps: "functools.partial" alone names nothing."""
+    if isinstance(handler, functools.partial):
+        return f"functools.partial({_handler_name(handler.func)}, ...)"
+    return qualified_name(handler)
 
 
 def _type_name(value: object) -> str:

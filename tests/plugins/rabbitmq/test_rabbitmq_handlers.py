@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import inspect
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import aio_pika
@@ -10,6 +12,7 @@ import pytest
 from tests.plugins.rabbitmq.rabbitmq_support import Names, PluginFactory, wait_for
 
 from lbtoolkit.plugins.rabbitmq import Delivery, RabbitMQHandlerError
+from lbtoolkit.plugins.rabbitmq._handlers import as_delivery_handler
 from lbtoolkit.testing import open_plugin
 
 if TYPE_CHECKING:
@@ -52,6 +55,34 @@ async def on_anything(data) -> None:  # type: ignore[no-untyped-def]  # noqa: AN
 
 async def on_nothing() -> None:
     pass
+
+
+def on_sync(data: bytes) -> None:
+    del data
+
+
+NOT_ASYNC = "it is not async (each message is awaited): make it async def"
+
+
+class AsyncCall:
+    async def __call__(self, data: bytes) -> None:
+        del data
+
+
+class SyncCall:
+    def __call__(self, data: bytes) -> None:
+        del data
+
+    def on_payload(self, data: bytes) -> None:
+        del data
+
+
+async def on_tagged(tag: str, data: bytes) -> None:
+    del tag, data
+
+
+def on_sync_tagged(tag: str, data: bytes) -> None:
+    del tag, data
 
 
 async def test_a_bytes_handler_gets_the_payload_and_a_delivery_handler_the_delivery(
@@ -115,6 +146,7 @@ async def test_shapes_are_read_from_partials_and_from_annotations_left_as_text(
         (on_text, "its first parameter 'data' is annotated str"),
         (on_anything, "its first parameter 'data' has no annotation"),
         (on_nothing, "it takes no positional parameter"),
+        (on_sync, NOT_ASYNC),
     ],
 )
 async def test_a_handler_of_another_shape_is_refused_before_anything_is_declared(
@@ -133,3 +165,51 @@ async def test_a_handler_of_another_shape_is_refused_before_anything_is_declared
         f"to {publisher_name}/job: {problem}. {HINT}"
     )
     assert isinstance(caught.value, TypeError)
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [
+        functools.partial(on_tagged, "a"),
+        Inbox().on_payload,
+        functools.partial(Inbox().on_delivery),
+        AsyncCall(),
+    ],
+    ids=["partial", "bound method", "partial of a bound method", "async __call__"],
+)
+def test_async_handlers_are_taken_however_they_are_wrapped(handler: object) -> None:
+    assert callable(as_delivery_handler(handler, "plugin", "src/job"))  # type: ignore[arg-type]  # each case is an async callable
+
+
+@pytest.mark.skipif(
+    not hasattr(inspect, "markcoroutinefunction"), reason="inspect.markcoroutinefunction: 3.12+"
+)
+def test_a_callable_marked_as_a_coroutine_function_is_taken() -> None:
+    def handle(data: bytes) -> object:  # marked in place: a function of this test's own
+        return on_tagged("marked", data)
+
+    marked: Callable[[bytes], object] = getattr(inspect, "markcoroutinefunction")(handle)  # noqa: B009 - absent before 3.12
+    assert callable(as_delivery_handler(marked, "plugin", "src/job"))  # type: ignore[arg-type]  # marked, so async as far as can be told
+
+
+@pytest.mark.parametrize(
+    ("handler", "name"),
+    [
+        (
+            functools.partial(on_sync_tagged, "a"),
+            f"functools.partial({__name__}.on_sync_tagged, ...)",
+        ),
+        (SyncCall().on_payload, f"{__name__}.SyncCall.on_payload"),
+        (SyncCall(), f"{__name__}.SyncCall"),
+        (SyncCall, f"{__name__}.SyncCall"),
+    ],
+    ids=["partial", "bound method", "sync __call__", "a class"],
+)
+def test_a_handler_that_is_not_async_is_refused_however_it_is_wrapped(
+    handler: object, name: str
+) -> None:
+    with pytest.raises(RabbitMQHandlerError) as caught:
+        as_delivery_handler(handler, 'plugin "queue" (rabbitmq)', "src/job")  # type: ignore[arg-type]  # a refused shape
+    assert str(caught.value) == (
+        f'plugin "queue" (rabbitmq): cannot subscribe {name} to src/job: {NOT_ASYNC}. {HINT}'
+    )

@@ -57,7 +57,7 @@ class NatsDeclareError(LbToolkitError, RuntimeError):
 
 
 class NatsHandlerError(LbToolkitError, TypeError):
-    """``subscribe`` was given a handler of neither accepted shape."""
+    """``subscribe`` was given a handler that is not async, or of neither accepted shape."""
 
     def __init__(self, owner: str, subject: str, handler: str, problem: str) -> None:
         super().__init__(owner, subject, handler, problem)

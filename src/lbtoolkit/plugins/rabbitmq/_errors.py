@@ -56,7 +56,7 @@ class RabbitMQDeclareError(LbToolkitError, RuntimeError):
 
 
 class RabbitMQHandlerError(LbToolkitError, TypeError):
-    """``subscribe`` was given a handler of neither accepted shape."""
+    """``subscribe`` was given a handler that is not async, or of neither accepted shape."""
 
     def __init__(self, owner: str, subject: str, handler: str, problem: str) -> None:
         super().__init__(owner, subject, handler, problem)
