@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from google.protobuf import descriptor_pb2
 from google.protobuf.compiler import plugin_pb2
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from lbtoolkit.codegen import HttpRuleError, generate
@@ -159,6 +159,8 @@ def names_only_request_fields(template: str) -> bool:
     return all(field_path in FIELD_PATHS for field_path in parsed.variables)
 
 
+# Each example runs the generator: a loaded machine makes that slow, not the strategy.
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(templates())
 def test_the_generator_refuses_with_the_grammar_reason(template: str) -> None:
     try:

@@ -131,7 +131,9 @@ def module_text(
     lines += [*docstring(summary, indent=0), "", *imports]
     lines.append("")
     names = tuple(string(name) for name in sorted(exported, key=member_key))
-    lines += render(Seq(names, open="["), prefix="__all__ = ")
+    # An empty list is typed: older mypy releases cannot infer its element type.
+    prefix = "__all__ = " if names else "__all__: list[str] = "
+    lines += render(Seq(names, open="["), prefix=prefix)
     for block in blocks:
         lines += ["", "", *block]
     return "\n".join(lines) + "\n"
