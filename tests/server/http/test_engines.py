@@ -21,6 +21,9 @@ from tests.server.http.users import UsersService
 # granian is in the test dependencies: both engines always run here.
 ENGINES = ["uvicorn", "granian"]
 
+# Each test names its engine itself.
+pytestmark = pytest.mark.one_engine
+
 
 @asynccontextmanager
 async def users_server(

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import grpc
+import httpx
 import pytest
 
 from lbtoolkit import errors
@@ -303,7 +304,9 @@ async def test_a_declared_body_over_the_limit_is_refused(protos: SimpleNamespace
     }
 
 
-async def test_a_streamed_body_over_the_limit_is_refused(protos: SimpleNamespace) -> None:
+async def test_a_streamed_body_over_the_limit_is_refused(
+    protos: SimpleNamespace, http_engine: str
+) -> None:
     async def chunks(count: int) -> AsyncIterator[bytes]:
         yield b'{"code": "NOT_FOUND", "message": "'
         for _ in range(count):
@@ -313,7 +316,19 @@ async def test_a_streamed_body_over_the_limit_is_refused(protos: SimpleNamespace
     server: HttpServer
     async with limited(protos, 64) as server, client(server) as http:
         small = await http.post("/v1/fail", content=chunks(1))
-        large = await http.post("/v1/fail", content=chunks(10))
+        if http_engine == "granian":
+            # granian closes without reading the rest of the body: the reset that
+            # follows may reach the client before the 413 (docs/http.md, Engines).
+            try:
+                large: httpx.Response | None = await http.post("/v1/fail", content=chunks(10))
+            except httpx.ReadError:
+                large = None
+        else:
+            large = await http.post("/v1/fail", content=chunks(10))
     assert "content-length" not in small.request.headers
     assert small.status_code == 404
-    assert large.status_code == 413
+    if http_engine == "granian":
+        assert large is None or large.status_code == 413
+    else:
+        assert large is not None
+        assert large.status_code == 413

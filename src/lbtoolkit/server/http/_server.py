@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from lbtoolkit.server._context import RequestContext
     from lbtoolkit.server.http._mount import WebSocketEndpoint
     from lbtoolkit.server.http._streaming import OpenStream
+    from lbtoolkit.server.websocket._drain import Connections
     from lbtoolkit.spec import HttpRule, MethodSpec, ServiceSpec
     from lbtoolkit.tools import Tools
 
@@ -113,6 +114,8 @@ class HttpServer:
         # Where proxied methods are sent; without it they answer 501.
         self._channels = channels
         self._websockets = False
+        # The live connections of the service's WebSocket routes, drained at stop.
+        self._websocket_connections: Connections | None = None
         # Server-streaming answers being written, ended at once when the server stops.
         self._streams = Streams()
         self.config = runtime_config.parse(HttpServerConfig, name, owner=f"HTTP server {name!r}")
@@ -423,10 +426,12 @@ class HttpServer:
             channels=self._channels,
             implementation=implementation,
             validation=self._validation,
+            refusing=lambda: self._app is not None and self._app.refusing,
         )
         self._websockets = sockets is not None
         if sockets is None:
             return app
+        self._websocket_connections = sockets.connections
 
         async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] == "websocket":
@@ -492,28 +497,42 @@ class HttpServer:
         server, self._server = self._server, None
         if server is None:
             return
-        server.close_listeners()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(timeout, 0.0)
         try:
-            await self._refuse_new_requests(server, deadline)
-            # A stream that watches something never ends by itself: end it now,
-            # with an error its client can tell from a cut connection.
-            self._streams.stop_all()
+            if not server.writes_after_listener_closed and self._websocket_connections:
+                # WebSocket calls are waited for while the listener is still
+                # open (new requests answered 503 meanwhile): after, their
+                # answers could not be written.
+                await self._drain_calls(server, deadline)
+            server.close_listeners()
+            await self._drain_calls(server, deadline)
             # Idle keep-alive connections close now, busy ones after their response.
             server.shut_down_connections()
             # No engine offers an event for "last connection closed": poll its state.
             while server.busy() and loop.time() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(_DRAIN_POLL)
         except asyncio.CancelledError:
+            server.close_listeners()
             self._cut(server, timeout)
             raise
-        if server.busy():
+        sockets = self._websocket_connections
+        if server.busy() or (sockets is not None and sockets.cut()):
             self._cut(server, timeout)
         await server.wait_listeners_closed()
         if self._app is not None:
             self._app.close()
         _log.info('HTTP server "%s" stopped', self._name)
+
+    async def _drain_calls(self, server: HttpEngine, deadline: float) -> None:
+        """Refuse what is new, end the streams, wait for the WebSocket calls in flight."""
+        await self._refuse_new_requests(server, deadline)
+        # A stream that watches something never ends by itself: end it now,
+        # with an error its client can tell from a cut connection.
+        self._streams.stop_all()
+        if self._websocket_connections is not None:
+            # Each connection closes (code 1012) once its calls are answered.
+            await self._websocket_connections.drain(deadline)
 
     async def _refuse_new_requests(self, server: HttpEngine, deadline: float) -> None:
         # As Go's net/http does, connections accepted just before the listener
@@ -533,14 +552,19 @@ class HttpServer:
         running = self._app.running() if self._app is not None else {}
         requests = sum(running.values())
         names = [f"{label} ({count})" for label, count in running.items()]
-        if len(tasks) > requests:
-            names.append(f"WebSocket connections ({len(tasks) - requests})")
+        sockets = self._websocket_connections
+        calls = sockets.cut() if sockets is not None else {}
+        names += [f"{label} ({count})" for label, count in calls.items()]
+        # Tasks that are neither requests nor the routes' own connections: mounted endpoints'.
+        others = len(tasks) - requests - (len(sockets) if sockets is not None else 0)
+        if others > 0:
+            names.append(f"WebSocket connections ({others})")
         if names:
             _log.error(
                 'HTTP server "%s": cancelling %d request(s) still running after the '
                 "shutdown budget of %gs: %s",
                 self._name,
-                max(len(tasks), requests),
+                requests + sum(calls.values()) + max(others, 0),
                 timeout,
                 ", ".join(names),
             )

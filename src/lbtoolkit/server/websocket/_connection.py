@@ -14,6 +14,11 @@ calls it starts (the connect call, proxied methods), and the writer, the only
 one that sends. Calls hand their frames to the writer through a bounded
 queue: a client that does not read its frames fills it and is disconnected,
 so a slow reader costs a fixed amount of memory.
+
+When the server stops, :meth:`Connection.drain` stops taking calls (a new
+call frame is answered ``UNAVAILABLE``), ends the streams at once, waits for
+the other calls in flight until the deadline, then closes with code 1012
+once their answers are written.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import grpc
 
 from lbtoolkit.errors import StatusError
 from lbtoolkit.server._context import RequestContext, RequestScope, close_request_scope
+from lbtoolkit.server.grpc._drain import REFUSAL
 from lbtoolkit.server.http._errors import InvalidValue, TranscodeError
 from lbtoolkit.server.websocket._frames import (
     FrameError,
@@ -52,12 +58,13 @@ if TYPE_CHECKING:
     from lbtoolkit.server.http._codec import MessageCodec
     from lbtoolkit.spec import MethodSpec
 
-__all__ = ["ConnectTarget", "Connection", "Limits", "ProxyTarget"]
+__all__ = ["ConnectTarget", "Connection", "Limits", "ProxyTarget", "call_label"]
 
 # Close codes (RFC 6455 section 7.4.1).
 _NORMAL = 1000
 _POLICY = 1008
 _SERVER_ERROR = 1011
+_SERVICE_RESTART = 1012
 _SERVER_FAULTS = frozenset(
     {
         grpc.StatusCode.INTERNAL,
@@ -70,6 +77,9 @@ _INTERNAL = "internal error"
 _CLOSE_REASON_BYTES = 123  # RFC 6455 section 5.5: a control frame's payload is at most 125 bytes
 _END_OF_REQUESTS = "null"
 _REQUESTS_AHEAD = 64  # request frames read before the implementation takes them
+# What a stream ended by the drain says: the words of the HTTP server's streams.
+_STOPPING = "the server is stopping"
+_CUT_GRACE = 0.2  # seconds past the deadline for cancelled calls to end and the close to go out
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +135,11 @@ class _EndOfRequests:
 _END = _EndOfRequests()
 
 
+def call_label(method: MethodSpec) -> str:
+    """How a call of ``method`` over a WebSocket is named where calls are counted."""
+    return f"WebSocket {method.grpc_path}"
+
+
 def close_reason(code: grpc.StatusCode, message: str) -> str:
     """A close frame's reason: the status as JSON, its message cut to fit 123 bytes of UTF-8."""
     reason = json.dumps({"code": code.name, "message": message}, ensure_ascii=False)
@@ -159,24 +174,49 @@ class Connection:
         self._queue: asyncio.Queue[str | _Close] = asyncio.Queue(limits.send_queue)
         self._slots = asyncio.Semaphore(limits.calls)
         self._calls: set[asyncio.Task[None]] = set()
+        # What each call is named by where running calls are counted.
+        self._labels: dict[asyncio.Task[None], str] = {}
+        # The calls that are streams, with the id their frames carry: ended, not waited for.
+        self._streams: dict[asyncio.Task[None], FrameId] = {}
         # Request streams of proxied streaming calls still open, by their frame id.
         self._request_streams: dict[FrameId, _OpenStream] = {}
         self._overflow = asyncio.Event()
         self._closing = False
+        self._draining = False
+        self._ended = asyncio.Event()
+        # The calls the drain cancelled at its deadline.
+        self._cut: set[asyncio.Task[None]] = set()
+
+    def running(self) -> list[str]:
+        """The calls running now and not cut by the drain, by label (one entry per call)."""
+        return [self._labels[t] for t in self._calls if not t.done() and t not in self._cut]
 
     async def serve(self, path_params: Mapping[str, str], query: bytes) -> None:
         """Accept, make the connect call, answer frames; return once the connection ended."""
+        try:
+            await self._serve(path_params, query)
+        finally:
+            self._ended.set()
+
+    async def _serve(self, path_params: Mapping[str, str], query: bytes) -> None:
         await self._ws.accept()
+        if self._draining:
+            # Accepted as the drain began: its call has not started, so none is cut.
+            await self._close(_SERVICE_RESTART)
+            return
         writer = asyncio.create_task(self._write())
         overflow = asyncio.create_task(self._overflow.wait())
+        connect = self._connect.method
+        label = call_label(connect)
         if self._connect.requests is not None:
             # Bounded: a client sending faster than the implementation reads is slowed down.
             requests: asyncio.Queue[Any] = asyncio.Queue(_REQUESTS_AHEAD)
             reader = asyncio.create_task(self._read_requests(self._connect.requests, requests))
-            self._start(self._call_streaming(requests))
+            self._start(self._call_streaming(requests), label, stream=True)
         else:
             reader = asyncio.create_task(self._read())
-            self._start(self._call_connected(path_params, query))
+            call = self._call_connected(path_params, query)
+            self._start(call, label, stream=connect.server_streaming)
         try:
             await asyncio.wait({writer, reader, overflow}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -191,6 +231,47 @@ class Connection:
             elif not writer.done():
                 writer.cancel()
                 await asyncio.gather(writer, return_exceptions=True)
+
+    async def drain(self, deadline: float) -> list[str]:
+        """Take no new call, end the streams, wait for the other calls, close with 1012.
+
+        At ``deadline`` (loop time) the calls still running are cancelled
+        and the connection closed all the same, given a moment past the
+        deadline to say so. Returns the labels of the calls cut.
+        """
+        self._draining = True
+        # An ended stream's request frames have nowhere to go any more.
+        self._request_streams.clear()
+        streams = {task: frame_id for task, frame_id in self._streams.items() if not task.done()}
+        for task in streams:
+            task.cancel()
+        loop = asyncio.get_running_loop()
+        if streams:
+            # Cancelled, they end at once, unless a finally block of theirs waits.
+            await asyncio.wait(streams, timeout=max(deadline - loop.time(), 0.0))
+        for frame_id in streams.values():
+            self._send(error_frame(frame_id, grpc.StatusCode.UNAVAILABLE, _STOPPING))
+        while (calls := [task for task in self._calls if not task.done()]) and (
+            loop.time() < deadline
+        ):
+            await asyncio.wait(calls, timeout=deadline - loop.time())
+        closed_by = deadline
+        overdue = [task for task in self._calls if not task.done()]
+        cut = [self._labels[task] for task in overdue]
+        if overdue:
+            # Cut here rather than by the server: the close below must reach the
+            # client before the engine shuts down (granian writes nothing after).
+            closed_by = loop.time() + _CUT_GRACE
+            self._cut.update(overdue)
+            for task in overdue:
+                task.cancel()
+            await asyncio.wait(overdue, timeout=_CUT_GRACE)
+        # Queued after every answer: the writer sends them all, then closes.
+        self._send(_Close(_SERVICE_RESTART))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout_at(closed_by):
+                await self._ended.wait()
+        return cut
 
     # --- sending ------------------------------------------------------------------
 
@@ -269,6 +350,9 @@ class Connection:
         except FrameError as error:
             self._send(error_frame(error.frame_id, grpc.StatusCode.INVALID_ARGUMENT, str(error)))
             return
+        if self._draining:
+            self._refuse(request.frame_id)
+            return
         target = self._proxies.get(request.method)
         if target is None:
             message = f"unknown method {request.method!r}"
@@ -282,16 +366,28 @@ class Connection:
         # Waiting here stops reading: a client sending faster than calls end is slowed down.
         await self._slots.acquire()
         frame_id, payload = request.frame_id, request.payload
+        if self._draining:
+            # The drain began while this frame waited for a slot: it never ran.
+            self._slots.release()
+            self._refuse(frame_id)
+            return
+        label = call_label(target.method)
         if streaming[0]:
             requests: asyncio.Queue[Any] = asyncio.Queue(_REQUESTS_AHEAD)
-            call = self._start(self._call_proxy_exchange(frame_id, target, requests), slot=True)
+            exchange = self._call_proxy_exchange(frame_id, target, requests)
+            call = self._start(exchange, label, stream=True, frame_id=frame_id, slot=True)
             stream = self._request_streams[frame_id] = _OpenStream(requests, target, call)
             if payload:
                 await self._add_request(frame_id, stream, payload)
         elif streaming[1]:
-            self._start(self._call_proxy_stream(frame_id, target, payload), slot=True)
+            call_stream = self._call_proxy_stream(frame_id, target, payload)
+            self._start(call_stream, label, stream=True, frame_id=frame_id, slot=True)
         else:
-            self._start(self._call_proxy(frame_id, target, payload), slot=True)
+            self._start(self._call_proxy(frame_id, target, payload), label, slot=True)
+
+    def _refuse(self, frame_id: FrameId) -> None:
+        """Answer a call frame that came once the drain began: the call never ran."""
+        self._send(error_frame(frame_id, grpc.StatusCode.UNAVAILABLE, REFUSAL))
 
     async def _continue_stream(self, text: str) -> bool:
         """Hand a frame to the open request stream its ``id`` names; ``False`` if it names none."""
@@ -337,13 +433,29 @@ class Connection:
             return
         await stream.requests.put(request)
 
-    def _start(self, call: Coroutine[Any, Any, None], *, slot: bool = False) -> asyncio.Task[None]:
+    def _start(
+        self,
+        call: Coroutine[Any, Any, None],
+        label: str,
+        *,
+        stream: bool = False,
+        frame_id: FrameId = None,
+        slot: bool = False,
+    ) -> asyncio.Task[None]:
         task = asyncio.create_task(call)
         self._calls.add(task)
-        task.add_done_callback(self._calls.discard)
+        self._labels[task] = label
+        if stream:
+            self._streams[task] = frame_id
+        task.add_done_callback(self._forget)
         if slot:
             task.add_done_callback(lambda _: self._slots.release())
         return task
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._calls.discard(task)
+        self._labels.pop(task, None)
+        self._streams.pop(task, None)
 
     # --- calls --------------------------------------------------------------------
 

@@ -10,8 +10,10 @@ from starlette.websockets import WebSocket
 
 from lbtoolkit.server._proxy import ProxyCall
 from lbtoolkit.server._validation import request_check
+from lbtoolkit.server.grpc._drain import REFUSAL
 from lbtoolkit.server.http._endpoint import metadata_of, peer_of
 from lbtoolkit.server.http._errors import HttpRouteError
+from lbtoolkit.server.http._responses import json_error
 from lbtoolkit.server.http._router import Router
 from lbtoolkit.server.http._transcode import Binding
 from lbtoolkit.server.websocket._connection import (
@@ -20,6 +22,7 @@ from lbtoolkit.server.websocket._connection import (
     Limits,
     ProxyTarget,
 )
+from lbtoolkit.server.websocket._drain import Connections
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -35,6 +38,7 @@ __all__ = ["WebSocketRoutes", "build_websocket_routes"]
 
 _log = logging.getLogger("lbtoolkit.server.websocket")
 _NO_ROUTE = 1008  # closing before accept makes the server answer the handshake with 403
+_TRY_AGAIN_LATER = 1013
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +52,9 @@ class WebSocketRoutes:
 
     A connection to a route's path calls that method once, then answers the
     frames naming the service's ``websocket_proxy`` methods (see
-    ``docs/websocket.md`` for the frame protocol).
+    ``docs/websocket.md`` for the frame protocol). ``connections`` holds
+    the live ones, for the server to drain when it stops; while
+    ``refusing()`` says so (the server is draining), new ones are refused.
     """
 
     def __init__(
@@ -58,11 +64,14 @@ class WebSocketRoutes:
         *,
         limits: Limits | None = None,
         log: logging.Logger = _log,
+        refusing: Callable[[], bool] = lambda: False,
     ) -> None:
         self._router = router
         self._container = container
         self._limits = limits or Limits()
         self._log = log
+        self._refusing = refusing
+        self.connections = Connections()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_path: bytes | None = scope.get("raw_path")
@@ -72,6 +81,9 @@ class WebSocketRoutes:
             await send({"type": "websocket.close", "code": _NO_ROUTE})
             return
         route, values = found
+        if self.connections.draining or self._refusing():
+            await _refuse(WebSocket(scope, receive, send))
+            return
         endpoint = route.target
         connection = Connection(
             WebSocket(scope, receive, send),
@@ -84,7 +96,24 @@ class WebSocketRoutes:
             log=self._log,
         )
         params = route.params(values) if values else {}
-        await connection.serve(params, scope.get("query_string", b""))
+        self.connections.add(connection)
+        try:
+            await connection.serve(params, scope.get("query_string", b""))
+        finally:
+            self.connections.discard(connection)
+
+
+async def _refuse(websocket: WebSocket) -> None:
+    """Refuse a handshake as the draining server refuses HTTP requests: ``503``.
+
+    A server without the denial response extension can only refuse it
+    bare (a close before accept: the handshake is answered ``403``).
+    """
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        refusal = json_error(503, REFUSAL, headers={"connection": "close"})
+        await websocket.send_denial_response(refusal)
+    else:
+        await websocket.close(_TRY_AGAIN_LATER)
 
 
 async def build_websocket_routes(
@@ -95,13 +124,15 @@ async def build_websocket_routes(
     channels: ChannelPool | None,
     implementation: Callable[[ServiceSpec, str], Awaitable[object]],
     validation: bool = True,
+    refusing: Callable[[], bool] = lambda: False,
 ) -> WebSocketRoutes | None:
     """The WebSocket endpoints of ``specs``, or ``None`` when none declares one.
 
     ``implementation(spec, label)`` resolves the object answering a spec's
     ``websocket`` methods; proxied methods need ``channels``. With
     ``validation``, the connect request and each proxied frame's request are
-    checked against their rules.
+    checked against their rules. While ``refusing()`` is true (the server
+    drains) new connections are refused.
     """
     router: Router[_Endpoint] = Router()
     for spec in specs:
@@ -135,7 +166,7 @@ async def build_websocket_routes(
             router.add("GET", rule.template, _Endpoint(connect, proxies), label=label)
     if not router.routes:
         return None
-    return WebSocketRoutes(router, container)
+    return WebSocketRoutes(router, container, refusing=refusing)
 
 
 def _proxies(
