@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import pytest
 from pydantic import BaseModel, Field, model_validator
 
-from lbtoolkit.config import ConfigController, ConfigIssue, ConfigModelError, env, env_prefix
+from lbtoolkit.config import (
+    ConfigController,
+    ConfigError,
+    ConfigIssue,
+    ConfigModelError,
+    env,
+    env_prefix,
+)
 
 
 class Options(BaseModel):
@@ -240,6 +249,34 @@ def test_main_name_and_alias_with_different_values_is_an_issue() -> None:
         )
     ]
     assert endpoint.addr == "localhost:80"
+
+
+class Pool(BaseModel):
+    size: Annotated[int, Field(ge=1, le=100)] = env(
+        "MAX_CONNECTIONS", default=10, aliases="MAX_POOL_SIZE"
+    )
+    idle: int = env("MAX_IDLE", default=1, aliases="MIN_POOL_SIZE")
+
+
+def test_a_bad_value_under_an_alias_is_reported_under_the_alias() -> None:
+    # The user set the old name: the message must name it, not one never written.
+    environ = {"SVC_DB_MAX_POOL_SIZE": "65535", "SVC_DB_MIN_POOL_SIZE": "many"}
+    controller = ConfigController("svc", environ)
+    controller.parse(Pool, "db", owner="db")
+    assert [issue.variable for issue in controller.issues] == [
+        "SVC_DB_MAX_POOL_SIZE",
+        "SVC_DB_MIN_POOL_SIZE",
+    ]
+    assert "65535 is out of range" in controller.issues[0].message
+    with pytest.raises(ConfigError) as raised:
+        controller.raise_for_issues()
+    assert "SVC_DB_MAX_CONNECTIONS" not in str(raised.value)
+
+
+def test_a_bad_value_under_the_main_name_is_reported_under_it() -> None:
+    controller = ConfigController("svc", {"SVC_DB_MAX_CONNECTIONS": "0"})
+    controller.parse(Pool, "db", owner="db")
+    assert [issue.variable for issue in controller.issues] == ["SVC_DB_MAX_CONNECTIONS"]
 
 
 def test_help_shows_the_main_name_only() -> None:

@@ -42,6 +42,7 @@ from lbtoolkit.runtime import (
     MisnamedHook,
     PluginConstructionError,
     ServiceSettings,
+    ShutdownTimeoutError,
     StartError,
     StartInterruptedError,
     StartTimeoutError,
@@ -154,6 +155,13 @@ def start_timeout_error() -> BaseException:
     return StartTimeoutError(60.0, 60.0004, running, "MYSERVICE_START_TIMEOUT")
 
 
+def shutdown_timeout_error() -> BaseException:
+    abandoned = ['plugin "pgsql" on_stop', "clients close", "dependency container close"]
+    return ShutdownTimeoutError(
+        30.0, abandoned, "MYSERVICE_SHUTDOWN_TIMEOUT", "MYSERVICE_DRAIN_DELAY"
+    )
+
+
 def payload_too_large_error() -> BaseException:
     return PayloadTooLargeError(4 * 1024 * 1024)
 
@@ -177,6 +185,7 @@ BUILDERS: dict[str, Callable[[], BaseException]] = {
     "DependencyCycleError": dependency_cycle_error,
     "HookTimeoutError": hook_timeout_error,
     "StartTimeoutError": start_timeout_error,
+    "ShutdownTimeoutError": shutdown_timeout_error,
     "PayloadTooLargeError": payload_too_large_error,
     "TranscodeError": transcode_error,
 }

@@ -245,13 +245,15 @@ async def test_a_postgres_outage_answers_unavailable_and_recovers(
         environ = _postgres_environ(server, "PGSQL") | _postgres_environ(server, "ORM")
         async with running(protos, environ, plugins) as service:
             await all_succeed(service, [PG_USER, ORM_USER])
-            # A quick restart: pooled connections die with it; the next calls must not be 500.
+            # A quick restart: pooled connections die with it, and each is replaced when
+            # drawn (asyncpg has seen its socket close), so the next calls succeed
+            # (docs/plugins/postgres.md).
             await asyncio.to_thread(server.restart)
             after_restart = {
                 f"after_restart_{PLUGIN_OF_USER[user]}": (await service.over_http(user)).status_code
                 for user in (PG_USER, ORM_USER)
             }
-            assert set(after_restart.values()) <= {200, 503}
+            assert set(after_restart.values()) == {200}, after_restart
             await wait_for(lambda: _is(service.probe("readiness"), 200), "ready after restart")
             await all_succeed(service, [PG_USER, ORM_USER])
             caplog.clear()

@@ -1,6 +1,8 @@
 """No secret ever shows: canary values in every secret variable, searched for in every output.
 
-Every shipped plugin is declared, and every variable its config model marks
+Every shipped plugin is declared (found through the ``lbtoolkit.plugins``
+entry points; a test fails for one without a prefix here), and every variable
+its config model marks
 secret (``SecretStr``: passwords, DSNs) gets a distinct random value. The
 service then prints its help, fails to start against refused ports (one
 plugin at a time, so each start error is seen), and runs against servers
@@ -14,6 +16,9 @@ from __future__ import annotations
 import contextlib
 import secrets
 import signal
+import socket
+import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,28 +33,58 @@ from lbtoolkit.plugins import new_test_runtime
 from tests.faults.figures import Figures
 from tests.faults.listeners import SilentListener
 from tests.faults.processes import SERVICE, SERVICE_PREFIX, open_service
-from tests.support.servers import LOOPBACK, PrivateRabbitMQ, PrivateRedis, free_port
+from tests.support.etcd import PrivateEtcd, enable_auth
+from tests.support.servers import (
+    LOOPBACK,
+    STOP_TIMEOUT,
+    PrivateRabbitMQ,
+    PrivateRedis,
+    free_port,
+)
 
 pytestmark = pytest.mark.faults
 
-# Prefix -> entry point: every shipped plugin once (postgres_pgx and postgres
-# are other names of postgres_pg).
-PLUGINS = {
-    "gorm": "postgres_gorm",
-    "pg": "postgres_pg",
-    "cache": "redis",
-    "queue": "rabbitmq",
-    "rt": "centrifuge",
+# Entry point -> the prefix it is declared under. postgres and postgres_pgx are
+# other names of postgres_pg (the same plugin): declared once, as postgres_pg.
+PREFIXES = {
+    "postgres_gorm": "gorm",
+    "postgres_pg": "pg",
+    "redis": "cache",
+    "rabbitmq": "queue",
+    "nats": "bus",
+    "centrifuge": "rt",
     "sentry": "sentry",
-    "prom": "prometheus",
+    "prometheus": "prom",
+    "registry_etcd": "reg",
+    "outbox": "box",
 }
+
+
+def shipped_entry_points() -> dict[str, str]:
+    """Every entry point of ``lbtoolkit.plugins`` naming a package shipped in it -> its module."""
+    return {
+        entry.name: entry.value
+        for entry in entry_points(group="lbtoolkit.plugins")
+        if entry.value.startswith("lbtoolkit.plugins.")
+    }
+
+
+# Prefix -> entry point: every shipped plugin once.
+PLUGINS = {prefix: entry for entry, prefix in PREFIXES.items() if entry in shipped_entry_points()}
 # The plugins that connect somewhere, and so can be pointed at a refused port.
-CONNECTING = ("gorm", "pg", "cache", "queue", "rt", "sentry")
+CONNECTING = ("gorm", "pg", "cache", "queue", "bus", "rt", "sentry", "reg")
 Endpoints = dict[str, tuple[str, int]]  # plugin prefix -> where it connects
 DECLARED = ",".join(f"{entry}:{prefix}" for prefix, entry in PLUGINS.items())
 POSTGRES = (LOOPBACK, 5432)  # the shared server trusts every password: it accepts the canaries
 POSTGRES_USER = "postgres"
-CANARY_USERS = {"cache": "canary-cache", "rt": "canary-rt", "queue": "canary-queue"}
+ETCD_USER = "root"  # the user etcd's authentication is turned on with
+CANARY_USERS = {
+    "cache": "canary-cache",
+    "rt": "canary-rt",
+    "queue": "canary-queue",
+    "bus": "canary-bus",
+    "bus url": "canary-bus-url",
+}
 START_TIMEOUT = 30.0
 
 
@@ -100,6 +135,13 @@ class Canaries:
             "LB_RT_REDIS_ADDR": address("rt"),
             "LB_RT_REDIS_USERNAME": CANARY_USERS["rt"],
             "LB_QUEUE_CONNECT_TIMEOUT": "2s",
+            "LB_BUS_CONNECT_TIMEOUT": "2s",
+            "LB_BUS_USERNAME": CANARY_USERS["bus"],
+            "LB_REG_ENDPOINTS": address("reg"),
+            "LB_REG_DIAL_TIMEOUT": "2s",
+            "LB_REG_USERNAME": ETCD_USER,
+            "LB_BOX_DATABASE": "pg",
+            "LB_BOX_BROKER": "queue",
             "LB_SENTRY_CHECK_CONNECTION": "true",
         }
         dsn_shapes = {
@@ -108,6 +150,9 @@ class Canaries:
             "queue": f"amqp://{CANARY_USERS['queue']}:{{}}@{address('queue')}/",
             "sentry": f"http://{{}}@{address('sentry')}/1",
         }
+        # The URL carries a login of its own, next to USERNAME and PASSWORD: the
+        # server accepts both, whichever the client sends.
+        url_shapes = {"bus": f"nats://{CANARY_USERS['bus url']}:{{}}@{address('bus')}"}
         for prefix in ("gorm", "pg"):
             host, port = endpoints[prefix]
             variable = f"{SERVICE_PREFIX}_{prefix.upper()}_"
@@ -124,6 +169,10 @@ class Canaries:
                 if prefix not in dsn_shapes:
                     pytest.fail(f"{name}: no DSN shape known for plugin {PLUGINS[prefix]}")
                 value = dsn_shapes[prefix].format(value)
+            elif name.endswith("_URL"):
+                if prefix not in url_shapes:
+                    pytest.fail(f"{name}: no URL shape known for plugin {PLUGINS[prefix]}")
+                value = url_shapes[prefix].format(value)
             environ[name] = value
         return environ
 
@@ -159,7 +208,7 @@ def endpoints(canaries: Canaries) -> Iterator[Endpoints]:
 
 @contextlib.contextmanager
 def reachable_servers(canaries: Canaries) -> Iterator[Endpoints]:
-    """Private Redis and RabbitMQ accepting the canary credentials; a listener for Sentry.
+    """Private Redis, RabbitMQ, NATS and etcd accepting the canaries; a listener for Sentry.
 
     PostgreSQL is the shared server, which trusts every password.
     """
@@ -173,19 +222,87 @@ def reachable_servers(canaries: Canaries) -> Iterator[Endpoints]:
     with (
         PrivateRedis(None, *acl) as redis,
         PrivateRabbitMQ() as rabbitmq,
+        private_nats(
+            {
+                CANARY_USERS["bus"]: canaries.value("bus", "PASSWORD"),
+                CANARY_USERS["bus url"]: canaries.value("bus", "URL"),
+            }
+        ) as nats_port,
+        PrivateEtcd() as etcd,
         SilentListener() as sentry,
     ):
         user = CANARY_USERS["queue"]
         rabbitmq.ctl("add_user", user, canaries.value("queue", "DSN"))
         rabbitmq.ctl("set_permissions", "-p", "/", user, ".*", ".*", ".*")
+        enable_auth(etcd, canaries.value("reg", "PASSWORD"))
         yield {
             "gorm": POSTGRES,
             "pg": POSTGRES,
             "cache": (LOOPBACK, redis.port),
             "rt": (LOOPBACK, redis.port),
             "queue": (LOOPBACK, rabbitmq.port),
+            "bus": (LOOPBACK, nats_port),
+            "reg": (LOOPBACK, etcd.port),
             "sentry": (LOOPBACK, sentry.port),
         }
+
+
+@contextlib.contextmanager
+def private_nats(users: dict[str, str]) -> Iterator[int]:
+    """A NATS server with JetStream accepting ``users`` (name -> password); yields its port.
+
+    The shared server takes no login: a private one is the only way to see the
+    canary accepted. Stopped by its PID.
+    """
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="lbtoolkit-nats-") as temporary:
+        work = Path(temporary)
+        config = work / "nats.conf"
+        logins = ", ".join(
+            f'{{ user: "{user}", password: "{password}" }}' for user, password in users.items()
+        )
+        config.write_text(
+            f'listen: "{LOOPBACK}:{port}"\n'
+            f'jetstream {{ store_dir: "{work / "js"}" }}\n'
+            f"authorization {{ users = [ {logins} ] }}\n"
+        )
+        with (work / "nats.log").open("ab") as log:
+            process = subprocess.Popen(
+                ["nats-server", "-c", str(config)],
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+        try:
+            deadline = time.monotonic() + START_TIMEOUT
+            while not _listening(port):
+                assert process.poll() is None, (work / "nats.log").read_text()
+                assert time.monotonic() < deadline, "private NATS did not listen"
+                time.sleep(0.05)
+            yield port
+        finally:
+            process.terminate()
+            try:
+                process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(STOP_TIMEOUT)
+
+
+def _listening(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((LOOPBACK, port), 1):
+        return True
+    return False
+
+
+def test_every_shipped_plugin_is_declared() -> None:
+    """A plugin added to ``lbtoolkit.plugins`` is declared here, or this fails naming it."""
+    declared = {plugin_module(prefix).new_plugin for prefix in PLUGINS}
+    for name, value in shipped_entry_points().items():
+        (entry,) = entry_points(group="lbtoolkit.plugins", name=name)
+        module = entry.load()
+        assert module.new_plugin in declared, f"{name} ({value}): give it a prefix in PREFIXES"
+    assert {"bus", "reg", "box"} <= set(PLUGINS)
 
 
 def test_every_secret_variable_is_found_in_the_models(canaries: Canaries, figures: Figures) -> None:
@@ -194,6 +311,7 @@ def test_every_secret_variable_is_found_in_the_models(canaries: Canaries, figure
     assert {
         "LB_GORM_DSN", "LB_GORM_PASSWORD", "LB_PG_DSN", "LB_PG_PASSWORD", "LB_CACHE_PASSWORD",
         "LB_QUEUE_DSN", "LB_QUEUE_PASSWORD", "LB_RT_REDIS_PASSWORD", "LB_SENTRY_DSN",
+        "LB_BUS_URL", "LB_BUS_PASSWORD", "LB_BUS_TOKEN", "LB_REG_PASSWORD",
     } <= set(canaries.variables)  # fmt: skip
 
 

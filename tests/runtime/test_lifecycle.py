@@ -288,16 +288,36 @@ async def test_shutdown_timeout_abandons_remaining_hooks_and_names_them(
     add_plugin(app, Recorder("late", events))
     app.runtime.plugin.provide(Stuck, provides=Stuck, name="stuck")
     await app.start()
-    with caplog.at_level(logging.ERROR), pytest.raises(lbtoolkit.StopError):
+    with caplog.at_level(logging.ERROR), pytest.raises(lbtoolkit.StopError) as raised:
         await app.stop()
-    line = next(r.getMessage() for r in caplog.records if "shutdown timeout" in r.getMessage())
-    assert line == (
+    expected = (
         # "late" shares the wave of "stuck": its on_stop_sync ran alongside and finished.
-        'shutdown timeout of 0.1s exceeded; abandoned: plugin "stuck" on_stop_sync, '
-        'plugin "late" on_stop, clients close, '
-        "dependency container close"
+        "the stop did not finish within SVC_SHUTDOWN_TIMEOUT=100ms; abandoned: "
+        'plugin "stuck" on_stop_sync, plugin "late" on_stop, clients close, '
+        "dependency container close. Hint: raise SVC_SHUTDOWN_TIMEOUT"
     )
+    line = next(r.getMessage() for r in caplog.records if "did not finish" in r.getMessage())
+    assert line == expected
+    [(who, error)] = raised.value.errors
+    assert who == "shutdown"
+    assert isinstance(error, lbtoolkit.ShutdownTimeoutError)
+    assert str(error) == expected
     assert "late.on_stop" not in events
+
+
+async def test_a_drain_delay_longer_than_the_shutdown_budget_is_named(
+    make_service: ServiceFactory,
+) -> None:
+    app = make_service(environ={"SVC_SHUTDOWN_TIMEOUT": "100ms", "SVC_DRAIN_DELAY": "10s"})
+    await app.start()
+    with pytest.raises(lbtoolkit.StopError) as raised:
+        await app.stop()
+    [(_, error)] = raised.value.errors
+    assert isinstance(error, lbtoolkit.ShutdownTimeoutError)
+    assert str(error).endswith(
+        "Hint: raise SVC_SHUTDOWN_TIMEOUT, or shorten SVC_DRAIN_DELAY, "
+        "which the stop waits out first"
+    )
 
 
 async def test_user_async_start_hook_runs_in_background_and_its_error_is_logged(

@@ -64,9 +64,18 @@ class ConfigController:
         """The full name of variable ``name`` parsed with ``prefix``.
 
         For hints written by hand: with service prefix ``MYSERVICE``,
-        ``variable_name("DSN", "pgsql")`` is ``MYSERVICE_PGSQL_DSN``.
+        ``variable_name("DSN", "pgsql")`` is ``MYSERVICE_PGSQL_DSN``. When
+        the environment sets the variable under one of its aliases only, that
+        alias is the name returned: a message names what the user wrote.
         """
-        return base_prefix(self._service_prefix, prefix) + normalize(name)
+        full = base_prefix(self._service_prefix, prefix) + normalize(name)
+        if full in self._environ:
+            return full
+        for entry in self._registrations:
+            for slot in entry.layout.slots:
+                if slot.name == full:
+                    return next((a for a in slot.aliases if a in self._environ), full)
+        return full
 
     def parse(self, model: type[M], prefix: str = "", *, owner: str | None = None) -> M:
         """Read ``model`` from the environment under ``prefix`` and remember it.

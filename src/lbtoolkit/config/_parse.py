@@ -52,11 +52,18 @@ class _Reader:
         self._environ = environ
         self._owner = owner
         self._texts: dict[Path, str] = {}
+        # The name a value was read under: a problem with it is reported there,
+        # an alias included, since that is the name the user wrote.
+        self._read_as: dict[Path, str] = {}
         self._flagged: set[Path] = set()
 
     def sorted_issues(self) -> list[ConfigIssue]:
         """The issues in field order, whole-model ones last, as help lists them."""
-        order = {slot.name: index for index, slot in enumerate(self._layout.slots)}
+        order = {
+            name: index
+            for index, slot in enumerate(self._layout.slots)
+            for name in (slot.name, *slot.aliases)
+        }
         return sorted(self.issues, key=lambda issue: order.get(issue.variable, len(order)))
 
     def read(self) -> dict[str, Any]:
@@ -75,8 +82,10 @@ class _Reader:
         elif found:
             text = self._environ[found[0]]
             self._texts[slot.path] = text
+            self._read_as[slot.path] = found[0]
             if self._convert(slot, text, data, ""):
                 return
+            del self._read_as[slot.path]
         elif slot.required:
             self._flag(slot, REQUIRED_NOT_SET)
             return
@@ -141,7 +150,8 @@ class _Reader:
 
     def _flag(self, slot: Slot, message: str, hint: str = "") -> None:
         self._flagged.add(slot.path)
-        self.issues.append(ConfigIssue(slot.name, message, self._owner, hint))
+        name = self._read_as.get(slot.path, slot.name)
+        self.issues.append(ConfigIssue(name, message, self._owner, hint))
 
 
 def _item_type(container: Any, rest: tuple[Any, ...]) -> Any:

@@ -252,6 +252,33 @@ class StartTimeoutError(LbToolkitError, TimeoutError):
         )
 
 
+class ShutdownTimeoutError(LbToolkitError, TimeoutError):
+    """The stop ran past ``{PREFIX}_SHUTDOWN_TIMEOUT``; the hooks not yet run were abandoned.
+
+    ``abandoned`` names them, ``"<owner> <hook>"`` each; ``drain_variable`` is
+    ``{PREFIX}_DRAIN_DELAY`` when the drain delay took the budget, else empty.
+    """
+
+    def __init__(
+        self, budget: float, abandoned: Sequence[str], variable: str, drain_variable: str = ""
+    ) -> None:
+        super().__init__(budget, abandoned, variable, drain_variable)
+        self.budget = budget
+        self.abandoned = tuple(abandoned)
+        self.variable = variable
+        self.drain_variable = drain_variable
+
+    def __str__(self) -> str:
+        cut = f"; abandoned: {', '.join(self.abandoned)}" if self.abandoned else ""
+        hint = f"raise {self.variable}"
+        if self.drain_variable:
+            hint += f", or shorten {self.drain_variable}, which the stop waits out first"
+        return (
+            f"the stop did not finish within {self.variable}={_budget(self.budget)}{cut}. "
+            f"Hint: {hint}"
+        )
+
+
 class HelpShown(SystemExit):
     """Raised by ``start()`` after the help text was printed; exits with code 0."""
 

@@ -31,6 +31,7 @@ from lbtoolkit._exceptions import LbToolkitError
 from lbtoolkit.runtime._errors import (
     LifecycleStateError,
     PluginConstructionError,
+    ShutdownTimeoutError,
     StartError,
     StartInterruptedError,
     StartTimeoutError,
@@ -406,20 +407,28 @@ class Lifecycle:
         done: set[int] = set()
         failures: list[tuple[str, BaseException]] = []
         timeout = runtime.settings.shutdown_timeout.total_seconds()
+        draining = False
         try:
             async with asyncio.timeout(timeout):
                 # Not ready, still serving: registries are left and load balancers
                 # notice before servers refuse calls.
                 await runtime.tools.probes.withdraw()
                 if was_ready and runtime.settings.drain_delay:
+                    draining = True
                     await asyncio.sleep(runtime.settings.drain_delay.total_seconds())
+                    draining = False
                 for step in steps:
                     await _run_step(step, done, failures)
-        except TimeoutError as error:
+        except TimeoutError:
             abandoned = [str(h) for s in steps for h in s.hooks if id(h) not in done]
-            log.error(  # noqa: TRY400 - the timeout's traceback says nothing useful
-                "shutdown timeout of %gs exceeded; abandoned: %s", timeout, ", ".join(abandoned)
+            config = runtime.config
+            error = ShutdownTimeoutError(
+                timeout,
+                abandoned,
+                config.variable_name("SHUTDOWN_TIMEOUT"),
+                config.variable_name("DRAIN_DELAY") if draining else "",
             )
+            log.error("%s", error)  # noqa: TRY400 - the timeout's traceback says nothing useful
             failures.append(("shutdown", error))
         runtime.plugin.forget_started()
         runtime.package.forget_started()

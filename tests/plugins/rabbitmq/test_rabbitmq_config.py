@@ -184,16 +184,43 @@ def test_negative_timeouts_are_refused_with_their_rule() -> None:
 
 
 @pytest.mark.integration
-async def test_an_unknown_vhost_names_the_vhost_variable() -> None:
+async def test_an_unknown_vhost_is_named_with_the_broker_s_own_words() -> None:
     vhost = f"missing-{uuid.uuid4().hex[:8]}"
     plugin = build("mq", {"MYSERVICE_MQ_VHOST": vhost, "MYSERVICE_MQ_HOST": "127.0.0.1"})
     with pytest.raises(rabbitmq.RabbitMQConnectionError) as raised:
         await plugin.pre_start()
     assert str(raised.value) == (
         'plugin "mq" (rabbitmq): cannot connect to 127.0.0.1:5672: the broker refused virtual '
-        f"host {vhost!r} (it does not exist, or the user may not use it). Hint: check "
+        f"host {vhost!r}: NOT_ALLOWED - vhost {vhost} not found (reply code 530). Hint: check "
         "MYSERVICE_MQ_VHOST and MYSERVICE_MQ_USERNAME (or MYSERVICE_MQ_DSN) and that RabbitMQ "
         "runs there"
+    )
+
+
+@pytest.mark.integration
+async def test_an_unknown_vhost_in_the_dsn_is_named_without_the_password() -> None:
+    vhost = f"missing-{uuid.uuid4().hex[:8]}"
+    dsn = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+    plugin = build("mq", {"MYSERVICE_MQ_DSN": dsn})
+    with pytest.raises(rabbitmq.RabbitMQConnectionError) as raised:
+        await plugin.pre_start()
+    text = str(raised.value)
+    assert f"NOT_ALLOWED - vhost {vhost} not found (reply code 530)" in text
+    assert "check MYSERVICE_MQ_VHOST and MYSERVICE_MQ_USERNAME (or MYSERVICE_MQ_DSN)" in text
+    assert "guest:guest" not in text
+
+
+@pytest.mark.integration
+async def test_a_wrong_password_shows_the_broker_s_refusal_and_not_the_password() -> None:
+    environ = {"MYSERVICE_MQ_HOST": "127.0.0.1", "MYSERVICE_MQ_PASSWORD": "not-the-pa55word"}
+    plugin = build("mq", environ)
+    with pytest.raises(rabbitmq.RabbitMQConnectionError) as raised:
+        await plugin.pre_start()
+    assert str(raised.value) == (
+        'plugin "mq" (rabbitmq): cannot connect to 127.0.0.1:5672: the broker refused the '
+        "login: ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For "
+        "details see the broker logfile. (reply code 403). Hint: check MYSERVICE_MQ_USERNAME "
+        "and MYSERVICE_MQ_PASSWORD (or MYSERVICE_MQ_DSN) and that RabbitMQ runs there"
     )
 
 

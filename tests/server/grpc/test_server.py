@@ -178,6 +178,22 @@ async def test_a_listen_name_that_does_not_resolve_names_the_listen_variable(
     )
 
 
+async def test_a_listen_name_only_the_system_resolves_names_the_listen_variable(
+    greeter: GreeterKit,
+) -> None:
+    # The system reads "0" as 0.0.0.0; grpc's resolver does not.
+    app = greeter.new_app(
+        {"LB_EXAMPLE_GRPC_SERVER_LISTEN": "0", "LB_EXAMPLE_GRPC_SERVER_PORT": "0"}
+    )
+    with pytest.raises(lbtoolkit.StartError) as raised:
+        await app.start()
+    assert str(raised.value.__cause__) == (
+        'grpc server "example" cannot listen on 0:0: grpc cannot resolve the name\n'
+        "Hint: set LB_EXAMPLE_GRPC_SERVER_LISTEN to an address of this host "
+        "(0.0.0.0 for every interface)"
+    )
+
+
 def test_bad_listen_port_and_sizes_are_reported_before_start(greeter: GreeterKit) -> None:
     app = greeter.new_app(
         {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Protocol, TypeVar, overload
@@ -13,12 +14,16 @@ from aio_pika.exceptions import (
     AMQPConnectionError,
     ChannelInvalidStateError,
     DeliveryError,
-    InvalidFrameError,
-    ProbableAuthenticationError,
 )
 
 from lbtoolkit.plugins._messaging import Consumer, current_deadline, outgoing_context
 from lbtoolkit.plugins._support import describe
+from lbtoolkit.plugins.rabbitmq._close import (
+    BrokerClose,
+    broker_close,
+    open_refusal,
+    open_refused,
+)
 from lbtoolkit.plugins.rabbitmq._config import Config, Options, delay_issue, resolve_target
 from lbtoolkit.plugins.rabbitmq._delivery import HeaderValue, outgoing
 from lbtoolkit.plugins.rabbitmq._errors import (
@@ -60,6 +65,11 @@ _READINESS_TIMEOUT = 2.0
 _OUTAGE_ERRORS = (AMQPConnectionError, ChannelInvalidStateError, OSError, TimeoutError)
 
 T = TypeVar("T")
+
+# The variables a connection error's hint names, by what the broker refused.
+_ADDRESS = ("HOST", "PORT")
+_LOGIN = ("USERNAME", "PASSWORD")
+_VHOST = ("VHOST", "USERNAME")
 
 
 class Plugin(Protocol):
@@ -436,22 +446,48 @@ class RabbitMQPlugin:
                     reconnect_interval=reconnect,
                 )
         except (*CONNECTION_EXCEPTIONS, TimeoutError) as error:
-            cause = describe(error, self._secrets())
             if isinstance(error, TimeoutError):
                 cause = f"no answer within {timeout:g}s (CONNECT_TIMEOUT)"
-            elif _vhost_refused(error):
-                cause = (
-                    f"the broker refused virtual host {target.vhost!r} "
-                    "(it does not exist, or the user may not use it)"
-                )
-            raise self._unreachable(cause, error) from error
+                raise self._unreachable(cause) from error
+            cause, about = await self._refusal(error)
+            raise self._unreachable(cause, about) from error
 
-    def _unreachable(
-        self, cause: str, error: BaseException | None = None
-    ) -> RabbitMQConnectionError:
+    async def _refusal(self, error: BaseException) -> tuple[str, tuple[str, ...]]:
+        """Why the broker would not serve the connection, in its words; the variables to check."""
+        secrets, vhost = self._secrets(), self._target.vhost
+        if open_refused(error):
+            close = None
+            with contextlib.suppress(TimeoutError):
+                # Asked within CONNECT_TIMEOUT again: a start error comes in bounded time.
+                async with asyncio.timeout(self.config.connect_timeout.total_seconds()):
+                    close = await self._ask_open_refusal()
+            if close is None:
+                reason = "(it does not exist, or the user may not use it)"
+                return f"the broker refused virtual host {vhost!r} {reason}", _VHOST
+            return f"the broker refused virtual host {vhost!r}: {close.show(secrets)}", _VHOST
+        close = broker_close(error)
+        if close is None:
+            return describe(error, secrets), _ADDRESS
+        if close.refused_login:
+            return f"the broker refused the login: {close.show(secrets)}", _LOGIN
+        return f"the broker closed the connection: {close.show(secrets)}", _ADDRESS
+
+    async def _ask_open_refusal(self) -> BrokerClose | None:
+        target, config = self._target, self.config
+        if target.url is None:
+            username, password = config.username, config.password.get_secret_value()
+        elif target.url.scheme == "amqp":
+            username, password = target.url.user or "guest", target.url.password or "guest"
+        else:
+            return None  # amqps: the plain handshake would not be understood
+        return await open_refusal(
+            target.host, target.port, username=username, password=password, vhost=target.vhost
+        )
+
+    def _unreachable(self, cause: str, about: tuple[str, ...] = ()) -> RabbitMQConnectionError:
         target = self._target
         return RabbitMQConnectionError(
-            self._owner, target.host, target.port, cause, self._hint(error)
+            self._owner, target.host, target.port, cause, self._hint(about or _ADDRESS)
         )
 
     async def _declaring(self, what: str, step: Awaitable[T]) -> T:
@@ -477,22 +513,10 @@ class RabbitMQPlugin:
     def _variable(self, name: str) -> str:
         return self._runtime.config.variable_name(name, self._prefix)
 
-    def _hint(self, error: BaseException | None) -> str:
-        if isinstance(error, ProbableAuthenticationError):
-            names = [self._variable(n) for n in ("USERNAME", "PASSWORD")]
-        elif error is not None and _vhost_refused(error):
-            names = [self._variable(n) for n in ("VHOST", "USERNAME")]
-        else:
-            names = [self._variable(n) for n in ("HOST", "PORT")]
+    def _hint(self, about: tuple[str, ...]) -> str:
+        names = [self._variable(name) for name in about]
         dsn = self._variable("DSN")
         return f"check {' and '.join(names)} (or {dsn}) and that RabbitMQ runs there"
 
     def _secrets(self) -> tuple[str, ...]:
         return (self.config.password.get_secret_value(), self.config.dsn.get_secret_value())
-
-
-def _vhost_refused(error: BaseException) -> bool:
-    # aiormq answers a Connection.Close to Connection.Open (the only step that
-    # names the vhost) with an InvalidFrameError that keeps only the frame's
-    # repr, not its reply text: the step is what identifies the cause.
-    return isinstance(error, InvalidFrameError) and "Connection.OpenOk" in str(error)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import os
 import socket
@@ -340,6 +341,12 @@ def _bind_failure(host: str, port: int) -> tuple[str, bool]:
     except OSError as error:
         return _reason(error), blames_address(error)
     probe.close()
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        # The system resolves it (as it reads "0" as 0.0.0.0) but grpc's own
+        # resolver does not: the name is at fault, not the port.
+        return "grpc cannot resolve the name", True
     return "the address could not be bound", False
 
 
