@@ -91,10 +91,10 @@ def serve_granian(
         version = getattr(importlib.import_module("granian"), "__version__", "?")
         msg = f"granian {version} is not supported (the HTTP engine is made for {GRANIAN_TESTED})"
         raise RuntimeError(msg) from error
-    callback = futures._future_watcher_wrapper(  # noqa: SLF001
-        asgi._callback_wrapper(app, {"url_path_prefix": None}, {}, None)  # noqa: SLF001
+    callback = futures._future_watcher_wrapper(
+        asgi._callback_wrapper(app, {"url_path_prefix": None}, {}, None)
     )
-    scheduler = futures._new_cbscheduler(loop, callback, impl_asyncio=True)  # noqa: SLF001
+    scheduler = futures._new_cbscheduler(loop, callback, impl_asyncio=True)
     worker.serve_async(scheduler, loop, signal)
     stop: Callable[[], None] = signal.set
     return stop

@@ -22,8 +22,8 @@ __all__ = ["collectors", "store_function_values"]
 
 def collectors(registry: CollectorRegistry) -> list[Collector]:
     """Every collector registered with ``registry``, in registration order."""
-    with registry._lock:  # noqa: SLF001
-        return list(registry._collector_to_names)  # noqa: SLF001
+    with registry._lock:
+        return list(registry._collector_to_names)
 
 
 def store_function_values(gauge: Gauge) -> None:
@@ -33,9 +33,9 @@ def store_function_values(gauge: Gauge) -> None:
     ``set()`` (0): the function is only called when the process's own
     registry is collected, which a supervisor reading the files never does.
     """
-    children = list(gauge._metrics.values()) if gauge._labelnames else [gauge]  # noqa: SLF001
+    children = list(gauge._metrics.values()) if gauge._labelnames else [gauge]
     for child in children:
         stored: Any = getattr(child, "_value")  # noqa: B009 - mypy does not know the store
-        for sample in child._child_samples():  # noqa: SLF001 - the function's, if any
+        for sample in child._child_samples():
             if stored.get() != sample.value:
                 stored.set(sample.value)

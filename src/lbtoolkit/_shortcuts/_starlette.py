@@ -59,5 +59,5 @@ async def read_body(request: Request) -> bytes:
     else:
         body = message.get("body", b"")
     # Where Starlette keeps a body it has read, so body() and stream() give it again.
-    request._body = body  # noqa: SLF001 - the shortcut this module exists for
+    request._body = body
     return body

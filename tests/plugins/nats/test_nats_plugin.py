@@ -141,7 +141,7 @@ async def test_a_handler_of_another_shape_is_refused_before_anything_is_created(
 
     plugin = make_plugin(services("mailer"), FAST)
     with pytest.raises(NatsHandlerError) as caught:
-        await plugin.subscribe("users", "user.created", handler)  # type: ignore[arg-type]
+        await plugin.subscribe("users", "user.created", handler)  # type: ignore[arg-type]  # refused
     assert str(caught.value) == (
         'plugin "nats" (nats): cannot subscribe '
         "tests.plugins.nats.test_nats_plugin.test_a_handler_of_another_shape_is_refused_before_"
@@ -160,7 +160,7 @@ async def test_a_handler_that_is_not_async_is_refused_before_anything_is_created
 
     plugin = make_plugin(services("mailer"), FAST)
     with pytest.raises(NatsHandlerError) as caught:
-        await plugin.subscribe("users", "user.created", handler)  # type: ignore[arg-type]
+        await plugin.subscribe("users", "user.created", handler)  # type: ignore[arg-type]  # refused
     assert str(caught.value) == (
         'plugin "nats" (nats): cannot subscribe '
         "tests.plugins.nats.test_nats_plugin.test_a_handler_that_is_not_async_is_refused_before_"

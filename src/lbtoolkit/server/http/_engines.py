@@ -268,7 +268,7 @@ class GranianEngine:
         self, app: ASGIApp, sock: socket.socket, *, keepalive_timeout: float, websockets: bool
     ) -> None:
         # Imported here: granian is optional, loaded only when chosen.
-        from lbtoolkit._shortcuts._granian import serve_granian  # noqa: PLC0415
+        from lbtoolkit._shortcuts._granian import serve_granian  # noqa: PLC0415 - optional
 
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sockets: set[_WebSocket] = set()
@@ -353,7 +353,7 @@ class GranianEngine:
         # done: watch the descriptor it was handed until it is another file or none.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + _LISTENER_CLOSE_BOUND
-        while self._listening() and loop.time() < deadline:  # noqa: ASYNC110
+        while self._listening() and loop.time() < deadline:  # noqa: ASYNC110 - no close event
             await asyncio.sleep(_LISTENER_POLL)
 
     def _listening(self) -> bool:

@@ -510,7 +510,7 @@ class HttpServer:
             # Idle keep-alive connections close now, busy ones after their response.
             server.shut_down_connections()
             # No engine offers an event for "last connection closed": poll its state.
-            while server.busy() and loop.time() < deadline:  # noqa: ASYNC110
+            while server.busy() and loop.time() < deadline:  # noqa: ASYNC110 - see above
                 await asyncio.sleep(_DRAIN_POLL)
         except asyncio.CancelledError:
             server.close_listeners()
@@ -543,7 +543,7 @@ class HttpServer:
             self._app.refusing = True
         loop = asyncio.get_running_loop()
         grace = min(deadline, loop.time() + _NEW_CONNECTION_GRACE)
-        while server.has_new_connections() and loop.time() < grace:  # noqa: ASYNC110
+        while server.has_new_connections() and loop.time() < grace:  # noqa: ASYNC110 - no event
             await asyncio.sleep(_DRAIN_POLL)
 
     def _cut(self, server: HttpEngine, timeout: float) -> None:
