@@ -33,7 +33,7 @@ def _name_instance(plugin: object, instance_name: str) -> None:
         raise ValueError(msg)
     try:
         # The plugin's own Protocol has no instance_name to assign to.
-        setattr(plugin, "instance_name", instance_name)  # noqa: B010 - see above
+        setattr(plugin, "instance_name", instance_name)  # noqa: B010
     except AttributeError as error:
         msg = (
             f'plugin "{instance_name}": cannot set instance_name on a '
