@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from lbtoolkit.cli import app
 from tests.cli.conftest import REPOSITORY, init_project
+from tests.support.mypy_cache import mypy_cache
 
 runner = CliRunner()
 BIN = Path(sys.executable).parent
@@ -69,7 +70,11 @@ def test_init_writes_the_project(tmp_path: Path) -> None:
 
 def check_project(project: Path, *pytest_arguments: str) -> None:
     """ruff, mypy --strict and the project's tests, run with this environment's tools."""
-    environ = {**os.environ, "PYTHONPATH": str(project / "src")}
+    environ = {
+        **os.environ,
+        "PYTHONPATH": str(project / "src"),
+        "MYPY_CACHE_DIR": str(mypy_cache("scaffold")),
+    }
     for command in (
         [str(BIN / "ruff"), "check", "."],
         [str(BIN / "ruff"), "format", "--check", "."],

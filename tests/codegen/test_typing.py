@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.codegen.support import FIXTURES, MypyResult, run_mypy
+from tests.support.mypy_cache import mypy_cache
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -16,7 +17,7 @@ USERS = FIXTURES / "users"
 
 
 @pytest.fixture(scope="module")
-def mypy_result(generated: Path, tmp_path_factory: pytest.TempPathFactory) -> MypyResult:
+def mypy_result(generated: Path) -> MypyResult:
     # One run over everything: mypy's start-up dominates its time.
     for source in USERS.glob("*.py.in"):
         shutil.copyfile(source, generated / source.name.removesuffix(".in"))
@@ -24,7 +25,7 @@ def mypy_result(generated: Path, tmp_path_factory: pytest.TempPathFactory) -> My
     targets += [arg for path in generated.glob("gen_guide_*") for arg in ("-p", path.name)]
     users = ["user_service", "wrong_instance", "wrong_plugin", "wrong_server"]
     targets += [arg for name in users for arg in ("-m", name)]
-    return run_mypy(generated, targets, tmp_path_factory.mktemp("mypy_cache"))
+    return run_mypy(generated, targets, mypy_cache("codegen-typing"))
 
 
 def test_generated_modules_pass_mypy_strict(mypy_result: MypyResult) -> None:

@@ -35,6 +35,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.mypy_cache import mypy_cache
 from tests.support.servers import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -231,6 +232,7 @@ def walk_the_guide(tmp_path: Path, *, with_service: bool) -> Walk:
             "ORDERS_PROBES_SERVER_PORT": str(probes),
             "ORDERS_ORDERS_GRPC_SERVER_REFLECTION_ENABLED": "true",
             "PYTHONUNBUFFERED": "1",
+            "MYPY_CACHE_DIR": str(mypy_cache("scaffold")),
         }
     )
     environ.pop("VIRTUAL_ENV", None)

@@ -6,7 +6,9 @@ directory uses it), calls :func:`register_marker` from its
 ``pytest_generate_tests``; each of its tests then runs once per engine, with ids ``[uvicorn]`` and
 ``[granian]``. A test about one engine only (it sets the variable itself, or
 it checks the documented default) carries ``@pytest.mark.one_engine`` and
-runs once, on the default engine.
+runs once, on the default engine. A module that starts no server at all (the
+codec, the router) carries ``pytestmark = pytest.mark.no_engine``: running it
+twice would prove nothing more.
 
 The engine is chosen by patching the default of ``HttpServerConfig.engine``
 rather than by setting the variable: the tests build servers along many
@@ -28,16 +30,27 @@ from lbtoolkit.server.http import HttpServerConfig
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["ENGINES", "ONE_ENGINE", "http_engine", "parametrize_http_engine", "register_marker"]
+__all__ = [
+    "ENGINES",
+    "NO_ENGINE",
+    "ONE_ENGINE",
+    "http_engine",
+    "parametrize_http_engine",
+    "register_marker",
+]
 
 ENGINES = ("uvicorn", "granian")
 ONE_ENGINE = "one_engine"
+NO_ENGINE = "no_engine"
 
 
 def register_marker(config: pytest.Config) -> None:
-    """Declare ``one_engine`` (the suite runs with ``--strict-markers``)."""
+    """Declare ``one_engine`` and ``no_engine`` (the suite runs with ``--strict-markers``)."""
     config.addinivalue_line(
         "markers", f"{ONE_ENGINE}: about one HTTP engine; run once, not on every engine"
+    )
+    config.addinivalue_line(
+        "markers", f"{NO_ENGINE}: starts no HTTP server; run once, not on every engine"
     )
 
 
@@ -45,7 +58,7 @@ def parametrize_http_engine(metafunc: pytest.Metafunc) -> None:
     """Run the test once per engine, unless it is marked ``one_engine``."""
     if "http_engine" not in metafunc.fixturenames:
         return
-    if metafunc.definition.get_closest_marker(ONE_ENGINE) is not None:
+    if any(metafunc.definition.get_closest_marker(m) for m in (ONE_ENGINE, NO_ENGINE)):
         return
     metafunc.parametrize("http_engine", ENGINES, indirect=True, ids=ENGINES)
 
@@ -54,7 +67,7 @@ def parametrize_http_engine(metafunc: pytest.Metafunc) -> None:
 def http_engine(request: pytest.FixtureRequest) -> Iterator[str]:
     """The engine every ``HttpServerConfig`` parsed during the test defaults to."""
     engine: str | None = getattr(request, "param", None)
-    if engine is None:  # a one_engine test: the default, untouched
+    if engine is None:  # a one_engine or no_engine test: the default, untouched
         default = HttpServerConfig.model_fields["engine"].default
         assert isinstance(default, str)
         yield default

@@ -29,6 +29,8 @@ from google.protobuf.wrappers_pb2 import (
 from lbtoolkit.server.http._codec import Codecs
 from lbtoolkit.server.http._errors import InvalidValue
 
+pytestmark = pytest.mark.no_engine  # no server starts: the engine cannot matter
+
 Sample = Callable[[SimpleNamespace], Message]
 
 

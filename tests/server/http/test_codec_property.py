@@ -30,6 +30,8 @@ from hypothesis import strategies as st
 from lbtoolkit.server.http._codec import Codecs
 from lbtoolkit.server.http._errors import InvalidValue
 
+pytestmark = pytest.mark.no_engine  # no server starts: the engine cannot matter
+
 Strategy = st.SearchStrategy[Any]
 
 _FD = FieldDescriptor

@@ -8,6 +8,8 @@ from lbtoolkit.server.http import HttpRouteError
 from lbtoolkit.server.http._router import Router
 from lbtoolkit.spec import PathTemplate
 
+pytestmark = pytest.mark.no_engine  # no server starts: the engine cannot matter
+
 
 def router(*routes: tuple[str, str]) -> Router[str]:
     table: Router[str] = Router()
