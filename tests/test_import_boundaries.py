@@ -3,6 +3,8 @@
 ``import lbtoolkit``, ``lbtoolkit --help`` and a generated ``*_pb2`` module
 must not pay for the runtime, the servers, the plugins or the libraries
 behind them: a pure client, the command line and code generation start fast.
+A running service does not pay for what only help, a switched-off feature or
+several workers use: its memory and start-up time are what it serves with.
 """
 
 from __future__ import annotations
@@ -76,3 +78,40 @@ def test_a_generated_messages_module_loads_only_the_option_descriptors(module: s
     assert ours - {"lbtoolkit", "lbtoolkit._exceptions", "lbtoolkit._public"} <= {
         m for m in ours if m == "lbtoolkit.proto" or m.startswith("lbtoolkit.proto.")
     }
+
+
+# Loaded only by the help views, grpc reflection (off by default), several
+# workers, close-name suggestions and WebSocket routes (the demo has none; the
+# probes server speaks plain HTTP): none of them is part of the demo's start.
+NOT_FOR_A_PLAIN_START = (
+    "difflib",
+    "grpc_reflection.v1alpha.reflection",
+    "lbtoolkit.config._render",
+    "lbtoolkit.runtime._supervisor",
+    "rich",
+    "uvicorn.protocols.websockets",
+    "yaml",
+)
+
+
+def test_a_started_service_loads_no_help_view_nor_switched_off_feature() -> None:
+    environ = {
+        "DEMO_GREETER_GRPC_SERVER_LISTEN": "127.0.0.1",
+        "DEMO_GREETER_GRPC_SERVER_PORT": "0",
+        "DEMO_GREETER_SERVER_LISTEN": "127.0.0.1",
+        "DEMO_GREETER_SERVER_PORT": "0",
+        "DEMO_PROBES_SERVER_LISTEN": "127.0.0.1",
+        "DEMO_PROBES_SERVER_PORT": "0",
+    }
+    code = (
+        "import asyncio\nfrom greeter_demo.service import build\n"
+        f"app = build(environ={environ!r}, argv=[])\n"
+        "async def main():\n    await app.start()\n    await app.stop()\n"
+        "asyncio.run(main())"
+    )
+    # A start that fails leaves a traceback, not the module list, and fails the test.
+    modules = imported_after(code)
+    loaded = [
+        m for m in modules if any(m == n or m.startswith(n + ".") for n in NOT_FOR_A_PLAIN_START)
+    ]
+    assert sorted(loaded) == []

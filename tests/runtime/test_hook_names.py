@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
 import pkgutil
@@ -11,6 +12,7 @@ import pytest
 import lbtoolkit
 import lbtoolkit.plugins
 from lbtoolkit.runtime._hook_names import misnamed_hooks, suggest_hook_name
+from lbtoolkit.runtime._hooks import HOOK_NAMES
 from tests.runtime.support import Recorder, ServiceFactory, add_plugin
 
 
@@ -115,6 +117,23 @@ async def test_misnamed_hooks_of_plugins_and_packages_fail_together_before_any_h
     )
     assert events == []
     assert not app.runtime.tools.probes.started
+
+
+def test_names_ruled_out_by_length_get_what_difflib_alone_would_give() -> None:
+    # Every name from one letter to twice the longest hook, on each hook's first letter:
+    # the length bound that skips difflib must never change a suggestion.
+    hooks = {name.replace("_", ""): name for name in HOOK_NAMES}
+    longest = max(map(len, hooks))
+    for first in sorted({hook[0] for hook in hooks}):
+        for hook in hooks:
+            for size in range(1, 2 * longest + 1):
+                method = (first + hook[1:] + "x" * size)[:size]
+                candidates = [h for h in hooks if h[0] == method[0]]
+                close = difflib.get_close_matches(method, candidates, n=1, cutoff=0.9)
+                expected = hooks[close[0]] if close else None
+                if method in hooks:
+                    expected = hooks[method]
+                assert suggest_hook_name(method) == expected, method
 
 
 def test_the_shipped_plugins_have_no_misnamed_hooks() -> None:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import grpc
 import grpc.aio
 from google.protobuf import descriptor_pool
-from google.protobuf.descriptor_pb2 import MethodOptions
 from google.protobuf.message import Message
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -31,8 +30,6 @@ __all__ = ["Channel", "ChannelSettings", "GrpcChannel", "RetrySettings", "servic
 
 ResponseT = TypeVar("ResponseT", bound=Message)
 _Metadata = tuple[tuple[str, str], ...]
-
-_IDEMPOTENT = frozenset({MethodOptions.IDEMPOTENT, MethodOptions.NO_SIDE_EFFECTS})
 
 
 class Channel(Protocol):
@@ -449,11 +446,14 @@ def idempotent_methods(proto_service: str) -> list[str]:
         found = descriptor_pool.Default().FindServiceByName(proto_service)
     except KeyError:
         return []
-    return [
-        method.name
-        for method in found.methods
-        if method.GetOptions().idempotency_level in _IDEMPOTENT
-    ]
+    # The levels are read off the options message itself: importing descriptor_pb2
+    # for them would cost every service close to a MiB, called or not.
+    names = []
+    for method in found.methods:
+        options = method.GetOptions()
+        if options.idempotency_level in (options.IDEMPOTENT, options.NO_SIDE_EFFECTS):
+            names.append(method.name)
+    return names
 
 
 def service_config(proto_services: list[str], retry: RetrySettings | None) -> str:

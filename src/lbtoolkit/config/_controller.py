@@ -13,7 +13,6 @@ from lbtoolkit.config._errors import ConfigError, ConfigIssue, ConfigModelError
 from lbtoolkit.config._fields import normalize
 from lbtoolkit.config._layout import Layout, Variable, base_prefix, describe_model
 from lbtoolkit.config._parse import load
-from lbtoolkit.config._render import render_table, render_yaml
 from lbtoolkit.config._secrets import MASK
 from lbtoolkit.config._unread import UnreadVariable, find_unread
 
@@ -197,10 +196,15 @@ class ConfigController:
 
     def print_table(self, all: bool = False, no_comments: bool = False) -> str:
         """Render the variables as a text table (required ones only unless ``all``)."""
+        # rich and PyYAML load only when a view is asked for, which a running service never does.
+        from lbtoolkit.config._render import render_table  # noqa: PLC0415
+
         return render_table(self.variables(), show_all=all, no_comments=no_comments)
 
     def print_yaml(self, all: bool = False, no_comments: bool = False) -> str:
         """Render the variables as YAML with comments (required ones only unless ``all``)."""
+        from lbtoolkit.config._render import render_yaml  # noqa: PLC0415 - as print_table
+
         return render_yaml(self.variables(), show_all=all, no_comments=no_comments)
 
     def _registration(self, owner: str, config: BaseModel) -> _Registration:

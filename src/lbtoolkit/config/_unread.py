@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -52,6 +51,9 @@ def find_unread(
         if not name.upper().startswith(prefix) or name in read or also_read(name):
             continue
         rest = name.upper().removeprefix(prefix)
+        # Loaded only here: most services start with no unread variable to match.
+        import difflib  # noqa: PLC0415
+
         close = difflib.get_close_matches(rest, list(candidates), n=1, cutoff=_SIMILARITY)
         unread.append(UnreadVariable(name, candidates[close[0]] if close else ""))
     return unread

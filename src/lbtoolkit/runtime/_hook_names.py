@@ -11,7 +11,6 @@ share part of a hook's (``start``, ``restart``, ``on_startup``,
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from typing import TYPE_CHECKING
 
@@ -41,7 +40,18 @@ def suggest_hook_name(method: str) -> str | None:
     if normalised in _NORMALISED:
         return _NORMALISED[normalised]
     # A typo keeps the first letter; without it the name is another word ("restart").
-    candidates = [hook for hook in _NORMALISED if hook[0] == normalised[0]]
+    # A length too far off cannot reach the cutoff (difflib's own ``real_quick_ratio``
+    # bound), so most methods are ruled out without loading difflib.
+    candidates = [
+        hook
+        for hook in _NORMALISED
+        if hook[0] == normalised[0]
+        and 2.0 * min(len(hook), len(normalised)) / (len(hook) + len(normalised)) >= _CUTOFF
+    ]
+    if not candidates:
+        return None
+    import difflib  # noqa: PLC0415 - see above
+
     close = difflib.get_close_matches(normalised, candidates, n=1, cutoff=_CUTOFF)
     return _NORMALISED[close[0]] if close else None
 

@@ -30,7 +30,6 @@ from lbtoolkit.runtime._lifecycle import State
 from lbtoolkit.runtime._logging import configure_logging
 from lbtoolkit.runtime._runtime import Meta, Runtime
 from lbtoolkit.runtime._settings import ServiceSettings
-from lbtoolkit.runtime._supervisor import Supervisor
 from lbtoolkit.runtime._waves import plan_waves
 from lbtoolkit.runtime._workers import serve_as_worker, worker_number
 from lbtoolkit.server._manager import ServerManager
@@ -278,6 +277,9 @@ class Service:
         if worker_number() is not None:
             serve = serve_as_worker(self.runtime, self._serve)
         elif workers > 1 and not help_requested(self.runtime.argv):
+            # Only a supervising process needs it: a single process or a worker never loads it.
+            from lbtoolkit.runtime._supervisor import Supervisor  # noqa: PLC0415
+
             return Supervisor(self.runtime, workers).run()
         else:
             serve = self._serve()

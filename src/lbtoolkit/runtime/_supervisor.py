@@ -491,7 +491,10 @@ class Supervisor:
         try:
             sock = listen_tcp(host, port)
             app = Starlette(routes=[Route(path, scrape, methods=["GET"])])
-            self._metrics_servers[address] = await start_server(app, sock, access_log=False)
+            # Plain HTTP only, as the probes server: no WebSocket implementation to load.
+            self._metrics_servers[address] = await start_server(
+                app, sock, access_log=False, ws="none"
+            )
         except OSError as error:
             # The workers started; their plugin's listener is what is missing.
             log.error("cannot serve %s on %s:%d for the workers: %s", path, host, port, error)  # noqa: TRY400

@@ -54,7 +54,8 @@ class MetricsServer:
 
     async def start(self) -> None:
         """Return once the server accepts connections; the socket is closed if it cannot."""
-        self._server = await start_server(self._app, self._sock, access_log=False)
+        # Plain HTTP only: no WebSocket implementation to load for a scrape.
+        self._server = await start_server(self._app, self._sock, access_log=False, ws="none")
 
     async def stop(self, grace: float) -> None:
         """Stop accepting, close open connections (after ``grace`` seconds), release the port."""

@@ -16,7 +16,6 @@ import grpc
 import grpc.aio
 from dishka.exceptions import NoFactoryError
 from grpc_health.v1 import health, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from lbtoolkit._di import returned_type
 from lbtoolkit.config import ConfigError, ConfigIssue
@@ -200,6 +199,12 @@ class GrpcServer:
             methods.add(name, handlers)
         health_pb2_grpc.add_HealthServicer_to_server(health_service, methods)
         if config.reflection:
+            # Off by default: a server without it never loads grpcio-reflection.
+            from grpc_reflection.v1alpha import (  # noqa: PLC0415
+                reflection,
+                reflection_pb2_grpc,
+            )
+
             served = [name for name, _ in self._handlers]
             served += [health.SERVICE_NAME, reflection.SERVICE_NAME]
             reflection_pb2_grpc.add_ServerReflectionServicer_to_server(

@@ -117,7 +117,9 @@ class ProbesServer:
         """Bind and listen; raise ``OSError`` when the address cannot be bound."""
         sock = listen_tcp(self.listen, self.configured_port)
         app = Starlette(routes=[Route(p, e, methods=[m]) for m, p, e in self.routes()])
-        server = await start_server(app, sock, access_log=False, server_header=False)
+        # Plain HTTP only: with uvicorn's default (ws="auto") starting it would load a
+        # WebSocket implementation that no probe or scrape ever uses.
+        server = await start_server(app, sock, access_log=False, server_header=False, ws="none")
         self._server, self._socket = server, sock
         log.info("probes server listening on %s:%d", self.listen, self.port)
 
