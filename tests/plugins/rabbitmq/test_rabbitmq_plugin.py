@@ -28,6 +28,7 @@ from lbtoolkit.plugins.rabbitmq import (
     RabbitMQNotConnectedError,
     new_plugin,
 )
+from lbtoolkit.plugins.rabbitmq._delivery import outgoing
 from lbtoolkit.testing import open_plugin
 
 pytestmark = pytest.mark.integration
@@ -81,6 +82,26 @@ async def test_round_trip_carries_event_and_headers_in_amqp_properties(
     assert message.headers == {"trace": "abc", "n": 1}
     assert message.delivery_mode == DeliveryMode.PERSISTENT
     assert message.message_id == delivery.message_id
+
+
+@pytest.mark.parametrize("headers", [None, {}, {"trace": "abc", "n": 1, "flag": True}])
+@pytest.mark.parametrize("kind", [None, "users.UserCreated"])
+def test_a_published_message_has_the_bytes_aio_pika_would_send(
+    headers: dict[str, str | int | bool] | None, kind: str | None
+) -> None:
+    """The plugin builds AMQP properties without aio-pika's Message: the wire must not differ."""
+    message = outgoing("users", "user.created", b"payload", headers, kind)
+    expected = aio_pika.Message(
+        b"payload",
+        headers=dict(headers) if headers else None,
+        type=kind or "user.created",
+        app_id="users",
+        message_id=message.properties.message_id,
+        timestamp=message.properties.timestamp,
+        delivery_mode=DeliveryMode.PERSISTENT,
+    )
+    assert message.body == expected.body
+    assert message.properties.marshal() == expected.properties.marshal()
 
 
 async def test_a_topic_pattern_receives_each_matching_event_by_name(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, DeliveryMode
+from pamqp import commands
 
 from lbtoolkit.plugins._messaging import DEADLINE_HEADER, Delivery, HeaderValue, parse_deadline
 
@@ -17,6 +19,7 @@ __all__ = [
     "RETRIES_HEADER",
     "Delivery",
     "HeaderValue",
+    "Outgoing",
     "dead_letter_copy",
     "delivery_of",
     "one_line",
@@ -74,19 +77,39 @@ def delivery_of(
     )
 
 
+class Outgoing(NamedTuple):
+    """A message to publish: its body and its AMQP properties."""
+
+    body: bytes
+    properties: commands.Basic.Properties
+
+
 def outgoing(
-    service: str, event: str, data: bytes, headers: Mapping[str, HeaderValue] | None
-) -> aio_pika.Message:
-    """A persistent message: event name in ``type``, publisher in ``app_id``."""
-    return aio_pika.Message(
-        body=bytes(data),
-        headers=dict(headers) if headers else None,
-        type=event,
-        app_id=service,
-        # 32 hex digits like uuid4().hex (128 random bits, not 122) at a fraction of its cost.
-        message_id=os.urandom(16).hex(),
-        timestamp=datetime.now(UTC),
-        delivery_mode=DeliveryMode.PERSISTENT,
+    service: str,
+    event: str,
+    data: bytes,
+    headers: Mapping[str, HeaderValue] | None,
+    kind: str | None = None,
+) -> Outgoing:
+    """A persistent message: ``kind`` (default: the event) in ``type``, publisher in ``app_id``.
+
+    The properties are those ``aio_pika.Message(...).properties`` would give
+    (empty headers and priority 0 included, so the bytes on the wire are the
+    same), built directly: aio-pika's message object costs several times more
+    per publish than the properties it is turned into.
+    """
+    return Outgoing(
+        bytes(data),
+        commands.Basic.Properties(
+            app_id=service,
+            delivery_mode=DeliveryMode.PERSISTENT,
+            headers=dict(headers) if headers else {},
+            # 32 hex digits like uuid4().hex (128 random bits, not 122) at a fraction of its cost.
+            message_id=os.urandom(16).hex(),
+            message_type=event if kind is None else kind,
+            priority=0,
+            timestamp=datetime.now(UTC),
+        ),
     )
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import Awaitable, Mapping
-from typing import TYPE_CHECKING, Protocol, TypeVar, overload
+from collections.abc import Awaitable, Coroutine, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 import aio_pika
 from aio_pika.exceptions import (
@@ -25,7 +25,7 @@ from lbtoolkit.plugins.rabbitmq._close import (
     open_refused,
 )
 from lbtoolkit.plugins.rabbitmq._config import Config, Options, delay_issue, resolve_target
-from lbtoolkit.plugins.rabbitmq._delivery import HeaderValue, outgoing
+from lbtoolkit.plugins.rabbitmq._delivery import HeaderValue, Outgoing, outgoing
 from lbtoolkit.plugins.rabbitmq._errors import (
     RabbitMQConnectionError,
     RabbitMQDeclareError,
@@ -236,44 +236,56 @@ class RabbitMQPlugin:
             await connection.close()
 
     # -- the plugin's API ------------------------------------------------------
-    async def publish(
+    def publish(
         self, event: str, data: bytes, headers: Mapping[str, HeaderValue] | None = None
-    ) -> None:
+    ) -> Coroutine[Any, Any, None]:
         """Publish to this service's exchange with routing key ``event``.
 
         Waits for the broker's confirmation; through a lost connection it waits
         for the reconnection and sends again (so a subscriber may see the message
         twice), up to ``PUBLISH_TIMEOUT``. Raises ``RabbitMQPublishError``.
         """
+        # A plain method handing back the coroutine that does the work: awaiting
+        # ``publish`` costs no coroutine frame of its own.
         if self._traces.enabled or current_deadline() is not None:
-            with outgoing_context(self._runtime, "rabbitmq", self._service, event) as extra:
-                # The caller's own headers win: a deadline given explicitly stays.
-                await self._send(event, data, {**extra, **headers} if headers else extra)
-            return
-        await self._send(event, data, headers)
+            return self._send_with_context(event, data, headers)
+        return self._send(event, data, headers)
+
+    async def _send_with_context(
+        self, event: str, data: bytes, headers: Mapping[str, HeaderValue] | None
+    ) -> None:
+        with outgoing_context(self._runtime, "rabbitmq", self._service, event) as extra:
+            # The caller's own headers win: a deadline given explicitly stays.
+            await self._send(event, data, {**extra, **headers} if headers else extra)
 
     async def _send(
         self, event: str, data: bytes, headers: Mapping[str, HeaderValue] | None
     ) -> None:
         if self._go_format:
             body = encode_envelope(event, bytes(data))
-            message = outgoing(self._service, event, body, headers)
-            message.type = message_type(self._service, event)
+            kind = message_type(self._service, event)
+            message = outgoing(self._service, event, body, headers, kind)
             routing_key = ROUTING_KEY
         else:
             message = outgoing(self._service, event, data, headers)
             routing_key = event
         # Handlers still draining in on_stop may publish until the connection closes.
-        exchange = self._exchange
-        if exchange is None:
+        exchange, channel, connection = self._exchange, self._publisher, self._connection
+        if exchange is None or channel is None:
             raise RabbitMQNotConnectedError(self._owner, f"publish {event!r}")
         timeout = self._publish_timeout
         started = asyncio.get_running_loop().time()
         # The common case, a confirmation on the first try, needs no retry
         # bookkeeping; _publish_again takes over with what is left of the time.
         try:
-            async with asyncio.timeout(timeout):
-                await exchange.publish(message, routing_key=routing_key, mandatory=False)
+            if connection is not None and connection.connected.is_set():
+                # Connected, nothing waits before aiormq's own timed section,
+                # which bounds the send and its confirmation: no second timer.
+                await _publish(channel, exchange.name, message, routing_key, timeout)
+            else:
+                # A robust channel first waits for the connection to come back.
+                async with asyncio.timeout(timeout):
+                    await _publish(channel, exchange.name, message, routing_key, None)
         except DeliveryError as error:
             raise self._refused(event, error) from error
         except (*CONNECTION_EXCEPTIONS, TimeoutError) as error:
@@ -281,7 +293,7 @@ class RabbitMQPlugin:
 
     async def _publish_again(
         self,
-        message: aio_pika.Message,
+        message: Outgoing,
         event: str,
         routing_key: str,
         deadline: float,
@@ -297,13 +309,13 @@ class RabbitMQPlugin:
             self._log.debug("publishing %r: %s; sending again", event, describe(error))
             await asyncio.sleep(min(pause, max(deadline - loop.time(), 0)))
             pause = min(pause * 2, 1.0)
-            exchange = self._exchange
-            if exchange is None:
+            exchange, channel = self._exchange, self._publisher
+            if exchange is None or channel is None:
                 raise RabbitMQNotConnectedError(self._owner, f"publish {event!r}")
             try:
                 # A robust channel waits here for a lost connection to come back.
                 async with asyncio.timeout_at(deadline):
-                    await exchange.publish(message, routing_key=routing_key, mandatory=False)
+                    await _publish(channel, exchange.name, message, routing_key, None)
             except DeliveryError as refused:
                 raise self._refused(event, refused) from refused
             except (*CONNECTION_EXCEPTIONS, TimeoutError) as again:
@@ -520,3 +532,28 @@ class RabbitMQPlugin:
 
     def _secrets(self) -> tuple[str, ...]:
         return (self.config.password.get_secret_value(), self.config.dsn.get_secret_value())
+
+
+async def _publish(
+    channel: AbstractRobustChannel,
+    exchange: str,
+    message: Outgoing,
+    routing_key: str,
+    timeout: float | None,  # noqa: ASYNC109 - aiormq's own bound on the send and its confirmation
+) -> None:
+    """What ``Exchange.publish`` does with a message, given its properties ready-made.
+
+    Raises ``DeliveryError`` when the broker refuses it; waits for the
+    connection to come back when it is lost (a robust channel).
+    """
+    if channel.is_closed:
+        raise ChannelInvalidStateError(f"{channel!r} closed")
+    underlay = await channel.get_underlay_channel()
+    await underlay.basic_publish(
+        message.body,
+        exchange=exchange,
+        routing_key=routing_key,
+        properties=message.properties,
+        mandatory=False,
+        timeout=timeout,
+    )

@@ -26,7 +26,7 @@ import grpc.aio
 
 from lbtoolkit.client import bind_incoming_call
 from lbtoolkit.server._context import CallSite, RequestContext, close_request_scope
-from lbtoolkit.server._validation import RequestCheck, request_check
+from lbtoolkit.server._validation import RequestCheck, has_rules, request_check
 from lbtoolkit.server.grpc._interceptors import Handler, Interceptor, chain
 from lbtoolkit.server.grpc._status import failure_of
 
@@ -113,7 +113,9 @@ def build_handlers(
             else None
         )
         prepared = _Call(method.grpc_path, call, site, tracing, outages)
-        if check is not None:
+        # A request type without rules is never checked: decided here, not per call.
+        descriptor: Any = method.request_type.DESCRIPTOR
+        if check is not None and has_rules(descriptor):
             prepared.check = _each_of(check) if method.client_streaming else check
         bound = metrics.bind(server, method.grpc_path, codes=("OK",))
         shape = _streaming if method.server_streaming else _unary
@@ -215,12 +217,14 @@ def _unary(prepared: _Call, metrics: MethodMetrics, tracker: CallTracker) -> Beh
         prepared.outages,
         prepared.check,
     )
+    new_context = site.context if site is not None else None
+    record = metrics.record
 
     async def behavior(request: Any, context: Context) -> Any:
         bind_incoming_call(context)  # calls to other services inherit its deadline and headers
         span = tracing.start(context) if tracing is not None else None
         # grpc's peer is read now: it is gone once the call ends.
-        request_context = site.context(context, context.peer()) if site is not None else None
+        request_context = new_context(context, context.peer()) if new_context is not None else None
         tracker.running += 1
         metrics.in_flight += 1
         started = perf_counter()
@@ -245,7 +249,7 @@ def _unary(prepared: _Call, metrics: MethodMetrics, tracker: CallTracker) -> Beh
             if tracker.draining and not tracker.running:
                 tracker.idle.set()
             metrics.in_flight -= 1
-            metrics.record(code, perf_counter() - started)
+            record(code, perf_counter() - started)
             if request_context is not None and request_context.scope_opened:
                 await close_request_scope(request_context, log)
             if span is not None:
@@ -263,11 +267,13 @@ def _streaming(prepared: _Call, metrics: MethodMetrics, tracker: CallTracker) ->
         prepared.outages,
         prepared.check,
     )
+    new_context = site.context if site is not None else None
+    record = metrics.record
 
     async def behavior(request: Any, context: Context) -> AsyncIterator[Any]:
         bind_incoming_call(context)
         span = tracing.start(context) if tracing is not None else None
-        request_context = site.context(context, context.peer()) if site is not None else None
+        request_context = new_context(context, context.peer()) if new_context is not None else None
         tracker.running += 1
         metrics.in_flight += 1
         started = perf_counter()
@@ -293,7 +299,7 @@ def _streaming(prepared: _Call, metrics: MethodMetrics, tracker: CallTracker) ->
             if tracker.draining and not tracker.running:
                 tracker.idle.set()
             metrics.in_flight -= 1
-            metrics.record(code, perf_counter() - started)
+            record(code, perf_counter() - started)
             if request_context is not None and request_context.scope_opened:
                 await close_request_scope(request_context, log)
             if span is not None:
