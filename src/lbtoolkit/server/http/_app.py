@@ -19,6 +19,7 @@ from urllib.parse import unquote_to_bytes
 from opentelemetry import context as otel_context
 from starlette.requests import Request
 
+from lbtoolkit._shortcuts._starlette import JsonReply
 from lbtoolkit.server.grpc._drain import REFUSAL
 from lbtoolkit.server.http._deadlines import BodyDeadlines
 from lbtoolkit.server.http._endpoint import metadata_of
@@ -28,11 +29,11 @@ from lbtoolkit.server.http._responses import error_response, json_error
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
     from starlette.responses import Response
-    from starlette.types import Message, Receive, Scope, Send
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from lbtoolkit.server.http._middleware import Endpoint
     from lbtoolkit.server.http._observe import RouteStats, Tracing
-    from lbtoolkit.server.http._router import Route, Router
+    from lbtoolkit.server.http._router import Router
     from lbtoolkit.tools import Outages
 
 __all__ = ["HttpApp", "RouteTarget", "url_fault"]
@@ -71,7 +72,8 @@ class HttpApp:
         self._router = router
         self._max_body_size = max_body_size
         self._deadlines = BodyDeadlines(read_timeout)
-        self._unmatched = unmatched
+        self._unmatched_stats = unmatched
+        self._unrouted: dict[str, ASGIApp] = {}
         self._tracing = tracing
         self._log = log
         self._outages = outages
@@ -92,15 +94,22 @@ class HttpApp:
         """Requests being served, by route label (routes with none left out)."""
         return {stats.label: stats.in_flight for stats in self._stats if stats.in_flight}
 
-    async def __call__(  # noqa: C901, PLR0912 - flat on purpose: it runs per request
+    def answer_unrouted(self, path: str, app: ASGIApp) -> None:
+        """Have ``app`` answer requests to ``path`` that no route takes.
+
+        Such an answer goes through no middleware and counts in no metric or
+        span: it is the server's own page (``/docs``), not an RPC.
+        """
+        self._unrouted[path] = app
+
+    async def __call__(  # noqa: C901, PLR0912, PLR0915 - flat on purpose: it runs per request
         self, scope: Scope, receive: Receive, send: Send
     ) -> None:
         if scope["type"] != "http":
             await _not_http(scope, receive, send)
             return
         if self.refusing:
-            refusal = json_error(503, REFUSAL, headers={"connection": "close"})
-            await refusal(scope, receive, send)
+            await self._refuse(scope, receive, send)
             return
         started = perf_counter()
         method: str = scope["method"]
@@ -116,16 +125,25 @@ class HttpApp:
         else:
             path = raw_path.decode("ascii")
         query: bytes = scope["query_string"]
-        if fault is None and query and (b"%" in query or not query.isascii()):
+        if query and fault is None and (b"%" in query or not query.isascii()):
             fault = url_fault(query, "query")
-        found = None
-        if fault is None:
-            found = self._router.match(method, path)
-            if found is None and method == "HEAD":
+        found = self._router.match(method, path) if fault is None else None
+        if found is None:
+            if fault is None and method == "HEAD":
                 # RFC 9110: HEAD answers as GET would, without the body (which
                 # uvicorn leaves out of any answer to a HEAD request).
                 found = self._router.match("GET", path)
-        stats = found[0].target.stats if found is not None else self._unmatched
+            if found is None:
+                unrouted = self._unrouted.get(scope["path"]) if self._unrouted else None
+                if unrouted is not None:
+                    await unrouted(scope, receive, send)
+                    return
+                await self._unmatched(
+                    scope, receive, send, fault=fault, method=method, path=path, started=started
+                )
+                return
+        route, values = found
+        stats = route.target.stats
         span: Span | None = None
         token = None
         error: Exception | None = None
@@ -133,16 +151,38 @@ class HttpApp:
         stats.in_flight += 1
         try:
             if self._tracing.active():
-                label = found[0].path if found is not None else ""
                 headers = metadata_of(scope["headers"])
-                span, span_context = self._tracing.start(method, label, scope["path"], headers)
+                span, span_context = self._tracing.start(method, route.path, scope["path"], headers)
                 token = otel_context.attach(span_context)
-            if fault is not None:
-                response, error = json_error(400, fault), None
-            else:
-                response, error = await self._respond(found, method, path, scope, receive)
+            scope["path_params"] = route.params(values) if values else {}
+            try:
+                limit = self._max_body_size
+                declared = _content_length(scope["headers"])
+                if declared is None:
+                    guarded = _guarded(receive, limit, self._deadlines)
+                elif limit and declared > limit:
+                    guarded = None
+                elif declared:
+                    guarded = _guarded(receive, 0, self._deadlines)
+                else:
+                    guarded = receive
+                if guarded is None:
+                    response: Response = json_error(413, str(PayloadTooLargeError(limit)))
+                else:
+                    response = await route.target.endpoint(Request(scope, guarded))
+            except Exception as exc:  # noqa: BLE001 - raised by a middleware or an extra handler
+                response, error = error_response(exc, self._log, route.label, self._outages), exc
             status = response.status_code
-            await response(scope, receive, send)
+            if type(response) is JsonReply and response.background is None:
+                # What Starlette's Response.__call__ sends, one await less deep; read
+                # here, so what a middleware changed in the reply (status, headers) holds.
+                raw_headers = response.raw_headers
+                await send(
+                    {"type": "http.response.start", "status": status, "headers": raw_headers}
+                )
+                await send({"type": "http.response.body", "body": response.body})
+            else:
+                await response(scope, receive, send)
         finally:
             stats.in_flight -= 1
             stats.record(status, perf_counter() - started)
@@ -151,36 +191,50 @@ class HttpApp:
             if token is not None:
                 otel_context.detach(token)
 
-    async def _respond(
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer while stopping: the server's own pages still, every request else 503."""
+        unrouted = self._unrouted.get(scope["path"])
+        if unrouted is not None:
+            await unrouted(scope, receive, send)
+            return
+        refusal = json_error(503, REFUSAL, headers={"connection": "close"})
+        await refusal(scope, receive, send)
+
+    async def _unmatched(
         self,
-        found: tuple[Route[RouteTarget], tuple[str, ...]] | None,
-        method: str,
-        path: str,
         scope: Scope,
         receive: Receive,
-    ) -> tuple[Response, Exception | None]:
-        """The answer, and the error it stands for (which a span records)."""
-        if found is None:
-            return self._unmatched_response(method, path), None
-        route, values = found
-        scope["path_params"] = route.params(values) if values else {}
+        send: Send,
+        *,
+        fault: str | None,
+        method: str,
+        path: str,
+        started: float,
+    ) -> None:
+        """Answer a request no route takes (404, 405) or whose URL is malformed (400)."""
+        stats = self._unmatched_stats
+        span: Span | None = None
+        token = None
+        status = 500
+        stats.in_flight += 1
         try:
-            return await self._dispatch(route, scope, receive), None
-        except Exception as exc:  # noqa: BLE001 - raised by a middleware or an extra handler
-            return error_response(exc, self._log, route.label, self._outages), exc
-
-    async def _dispatch(
-        self, route: Route[RouteTarget], scope: Scope, receive: Receive
-    ) -> Response:
-        limit = self._max_body_size
-        declared = _content_length(scope)
-        if declared is None:
-            receive = _guarded(receive, limit, self._deadlines)
-        elif limit and declared > limit:
-            return json_error(413, str(PayloadTooLargeError(limit)))
-        elif declared:
-            receive = _guarded(receive, 0, self._deadlines)
-        return await route.target.endpoint(Request(scope, receive))
+            if self._tracing.active():
+                headers = metadata_of(scope["headers"])
+                span, span_context = self._tracing.start(method, "", scope["path"], headers)
+                token = otel_context.attach(span_context)
+            if fault is not None:
+                response = json_error(400, fault)
+            else:
+                response = self._unmatched_response(method, path)
+            status = response.status_code
+            await response(scope, receive, send)
+        finally:
+            stats.in_flight -= 1
+            stats.record(status, perf_counter() - started)
+            if span is not None:
+                self._tracing.finish(span, status, None)
+            if token is not None:
+                otel_context.detach(token)
 
     def _unmatched_response(self, method: str, path: str) -> Response:
         allowed = self._router.allowed_methods(path)
@@ -207,8 +261,8 @@ def url_fault(raw: bytes, where: str) -> str | None:
     return None
 
 
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope["headers"]:
+def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    for name, value in headers:
         if name == b"content-length":
             try:
                 return int(value)

@@ -31,12 +31,13 @@ from lbtoolkit.server.http._scalars import (
     text_loader,
 )
 
-__all__ = ["Codecs", "FieldPlan", "MessageCodec"]
+__all__ = ["Codecs", "FieldPlan", "MessageCodec", "writes_floats"]
 
 _ABSENT: Any = object()
 _STRING_WKTS = frozenset(
     {"google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask"}
 )
+_FLOAT_TYPES = frozenset({FieldDescriptor.CPPTYPE_DOUBLE, FieldDescriptor.CPPTYPE_FLOAT})
 _JSON_FORMAT_WKTS = frozenset(
     {
         "google.protobuf.Any",
@@ -114,9 +115,34 @@ class _RegularCodec(MessageCodec):
         self._extendable = bool(self.descriptor.extension_ranges)
         self._proto_names = codecs.proto_names
         self._strict = codecs.strict
+        self._plain = self._plain_fields()
+
+    def _plain_fields(self) -> tuple[tuple[str, str, Dump], ...] | None:
+        """The fields in number order, when a field is set exactly when its value is truthy.
+
+        So it is for fields without presence (proto3's plain scalars, repeated
+        fields, maps), except a float or double: -0.0 is set, and false.
+        Then reading each field costs less than ``ListFields``' list of pairs.
+        """
+        if self._extendable:
+            return None
+        plain = []
+        for field in sorted(self.descriptor.fields, key=lambda f: f.number):
+            if field.has_presence or (not field.is_repeated and field.cpp_type in _FLOAT_TYPES):
+                return None
+            plan = self.fields[field.name]
+            plain.append((field.name, plan.key, plan.dump))
+        return tuple(plain)
 
     def dump(self, message: Message) -> Any:
         out: dict[str, Any] = {}
+        plain = self._plain
+        if plain is not None:
+            for name, key, dump in plain:
+                value = getattr(message, name)
+                if value:
+                    out[key] = value if dump is None else dump(value)
+            return out
         by_number = self._by_number
         for field, value in message.ListFields():
             entry = by_number.get(field.number)
@@ -270,6 +296,42 @@ class Codecs:
         """The codec of a generated message class."""
         descriptor: Descriptor = message_class.DESCRIPTOR  # type: ignore[assignment]
         return self.of(descriptor)
+
+
+def writes_floats(codec: MessageCodec, field: FieldPlan | None = None) -> bool:
+    """Whether the JSON value a codec dumps (or one of its fields, ``field``) may hold a float.
+
+    Anything ``json_format`` writes (``Struct``, ``Value``, ``Any``,
+    extensions) may. Without floats, every JSON encoder writes the same text.
+    """
+    seen: set[str] = set()
+    if field is not None:
+        return _plan_writes_floats(field, seen)
+    return _codec_writes_floats(codec, seen)
+
+
+def _codec_writes_floats(codec: MessageCodec, seen: set[str]) -> bool:
+    if codec.full_name in seen:  # a recursive type: its fields are being looked at already
+        return False
+    seen.add(codec.full_name)
+    if isinstance(codec, _StringCodec):
+        return False
+    if isinstance(codec, _WrapperCodec):
+        return codec.descriptor.fields_by_name["value"].cpp_type in _FLOAT_TYPES
+    if not isinstance(codec, _RegularCodec) or codec.descriptor.extension_ranges:
+        return True
+    return any(_plan_writes_floats(plan, seen) for plan in codec.fields.values())
+
+
+def _plan_writes_floats(plan: FieldPlan, seen: set[str]) -> bool:
+    if plan.element is not None:
+        return _codec_writes_floats(plan.element, seen)
+    field = plan.descriptor
+    if plan.is_map:
+        entry = field.message_type
+        assert entry is not None  # noqa: S101 - a map field's type is its entry message
+        field = entry.fields_by_name["value"]
+    return field.cpp_type in _FLOAT_TYPES
 
 
 def _message_class(descriptor: Descriptor) -> type[Message]:

@@ -4,8 +4,11 @@ A timer per read (``asyncio.timeout``, ``loop.call_at``) costs a heap push and
 a cancelled entry per request, and the loop's heap fills with cancelled timers
 that are only swept out in bulk: about 5 µs of a 19 µs request in process.
 Here a read records its task and deadline in a dict, and one task wakes an
-eighth of the timeout at a time while reads are pending, cancelling the late
-ones. An expiry is noticed up to an eighth of the timeout late.
+eighth of the timeout at a time, cancelling the late ones. An expiry is
+noticed up to an eighth of the timeout late. The sweeper stays while reads
+come: it leaves once a whole interval went by without one, not as soon as no
+read is pending, since most bodies are in already when read, and a sweeper
+started per request costs a task per request.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ class BodyDeadlines:
         self._reads: dict[asyncio.Task[object], float] = {}
         self._expired: set[asyncio.Task[object]] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        # Whether a read started since the sweeper last woke.
+        self._recent = False
 
     async def read(self, receive: Receive, deadline: float) -> Message:
         """``await receive()``, cancelled once ``deadline`` (loop time) has passed.
@@ -41,6 +46,7 @@ class BodyDeadlines:
         task = asyncio.current_task()
         assert task is not None  # noqa: S101 - awaited inside a request's task
         self._reads[task] = deadline
+        self._recent = True
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep(), name="http body deadlines")
         try:
@@ -63,7 +69,8 @@ class BodyDeadlines:
     async def _sweep(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            while self._reads:
+            while self._reads or self._recent:
+                self._recent = False
                 await asyncio.sleep(self._interval)
                 now = loop.time()
                 for task, deadline in list(self._reads.items()):

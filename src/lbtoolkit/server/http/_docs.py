@@ -7,8 +7,9 @@ services it serves into one, answered at ``/openapi.json``; ``/docs`` is
 Swagger UI, shipped in this package (``static/swagger-ui``, swagger-ui-dist
 5, which reads OpenAPI 3.1), so the page needs nothing from the network.
 
-These routes answer in front of the router: they are not RPC routes, so they
-get no middleware and no RPC metrics or spans.
+These pages answer the requests that no route takes, before the 404: they
+are not RPC routes, so they get no middleware and no RPC metrics or spans,
+and a request for a service's route pays nothing for them.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from lbtoolkit.server.http._responses import json_error
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from starlette.types import ASGIApp, Receive, Scope, Send
+    from starlette.types import Receive, Scope, Send
 
+    from lbtoolkit.server.http._app import HttpApp
     from lbtoolkit.spec import ServiceSpec
 
 __all__ = [
@@ -158,7 +160,7 @@ def _rename_required(alternatives: list[_Json], names: dict[str, str]) -> None:
 
 
 class _Answer:
-    """A fixed answer to GET and HEAD."""
+    """A fixed answer to GET and HEAD; other methods get a 405."""
 
     def __init__(self, body: Callable[[], bytes], content_type: str, cache: str) -> None:
         self._load = body
@@ -170,13 +172,21 @@ class _Answer:
         ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        del receive  # a GET or HEAD: no body to read
+        method = scope["method"]
+        if method not in {"GET", "HEAD"}:
+            refusal = json_error(
+                405,
+                f"method {method} is not allowed on {scope['path']}",
+                headers={"allow": "GET, HEAD"},
+            )
+            await refusal(scope, receive, send)
+            return
         if self._content is None:
             self._content = self._load()
         content = self._content
         headers = [*self._headers, (b"content-length", str(len(content)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        body = content if scope["method"] == "GET" else b""
+        body = content if method == "GET" else b""
         await send({"type": "http.response.body", "body": body})
 
 
@@ -189,13 +199,13 @@ def _asset(name: str) -> Callable[[], bytes]:
 
 
 def with_docs(
-    app: ASGIApp,
+    app: HttpApp,
     document: _Json,
     *,
     title: str,
     taken: Callable[[str], bool],
-) -> ASGIApp:
-    """``app`` with ``/openapi.json`` and ``/docs`` answered in front of it.
+) -> HttpApp:
+    """``app`` with ``/openapi.json`` and ``/docs`` answered where no route is.
 
     A path the service routes itself (``taken``) stays the service's.
     """
@@ -207,27 +217,12 @@ def with_docs(
     }
     for name, content_type in _ASSETS.items():
         answers[f"{DOCS_PATH}/{name}"] = _Answer(_asset(name), content_type, "public, max-age=3600")
-    for path in list(answers):
+    for path, answer in answers.items():
         if taken(path):
             _log.warning("HTTP route GET %s is the service's own: the docs do not answer it", path)
-            del answers[path]
-
-    async def docs(scope: Scope, receive: Receive, send: Send) -> None:
-        answer = answers.get(scope["path"]) if scope["type"] == "http" else None
-        if answer is None:
-            await app(scope, receive, send)
-            return
-        if scope["method"] not in {"GET", "HEAD"}:
-            refusal = json_error(
-                405,
-                f"method {scope['method']} is not allowed on {scope['path']}",
-                headers={"allow": "GET, HEAD"},
-            )
-            await refusal(scope, receive, send)
-            return
-        await answer(scope, receive, send)
-
-    return docs
+        else:
+            app.answer_unrouted(path, answer)
+    return app
 
 
 def _escape(text: str) -> str:
