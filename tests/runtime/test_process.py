@@ -85,6 +85,18 @@ def test_sigterm_runs_stop_hooks_and_exits_0(tmp_path: Path) -> None:
     assert "[recorder]" in err  # the service name on every log line
 
 
+def test_what_start_up_built_is_frozen_out_of_the_collector(tmp_path: Path) -> None:
+    proc = run_app(APP, tmp_path, mode="report_frozen", env={"REC_PGSQL_USERNAME": "app"})
+    try:
+        wait_for(tmp_path, "started")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "frozen objects: yes" in events(tmp_path)
+
+
 def test_stop_with_error_exits_non_zero(tmp_path: Path) -> None:
     proc = run_app(APP, tmp_path, mode="stop_with_error", env={"REC_PGSQL_USERNAME": "app"})
     _, err = proc.communicate(timeout=20)

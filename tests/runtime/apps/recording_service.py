@@ -1,12 +1,14 @@
 """A service run as a real process by the tests; it records its hooks in a file.
 
 RECORD_FILE: where hook names are appended. MODE: "ok", "stop_with_error",
-"fail_pre_start", "stuck_stop" (a stop hook that hangs).
+"fail_pre_start", "stuck_stop" (a stop hook that hangs), "report_frozen" (the
+stop hook also records whether the collector holds frozen objects).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sys
 from pathlib import Path
@@ -56,8 +58,13 @@ def main() -> int:
         if MODE == "stop_with_error":
             await app.stop(RuntimeError("lost the upstream"))
 
+    def stopping() -> None:
+        record("user.on_stop_sync")
+        if MODE == "report_frozen":
+            record(f"frozen objects: {'yes' if gc.get_freeze_count() else 'no'}")
+
     app.register_on_start_hook(started)
-    app.register_on_stop_sync_hook(lambda: record("user.on_stop_sync"))
+    app.register_on_stop_sync_hook(stopping)
     return app.run()
 
 
