@@ -53,9 +53,11 @@ typecheck: $(SYNC)
 
 # Unit, integration and fault tests in random order (the seed is printed
 # first) over every core, with branch coverage and its gate
-# (pyproject.toml, [tool.coverage.report]).
+# (pyproject.toml, [tool.coverage.report]). Work stealing: a worker left
+# with the few long tests (the secrets canary, the config fuzz) hands its
+# queue to idle ones instead of ending the run alone.
 unit: $(SYNC) services
-	$(BIN)/python -m pytest -m "not slow" -n auto --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" -n auto --dist worksteal --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 test: lint typecheck unit
 
