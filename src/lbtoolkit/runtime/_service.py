@@ -305,8 +305,9 @@ class Service:
             return 1
         # What start-up built (modules, descriptors, the container, pools) lives
         # as long as the process: kept out of the collector's generations, it is
-        # no longer walked by every full collection under load.
-        gc.collect()
+        # no longer walked by every full collection under load. No collection
+        # first: it found nothing to free at this point, and would delay the
+        # first answer.
         gc.freeze()
         await self._stop_requested.wait()
         try:
