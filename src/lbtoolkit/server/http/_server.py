@@ -64,7 +64,11 @@ __all__ = ["HttpServer"]
 
 _log = logging.getLogger("lbtoolkit.server.http")
 _DRAIN_POLL = 0.02  # seconds between checks of the connections still open while draining
-_NEW_CONNECTION_GRACE = 1.0  # seconds a connection accepted before stop has to send its request
+# Seconds a connection accepted before stop has to send its request (within
+# the shutdown budget). Go's net/http gives such a connection 5 s before it
+# counts as idle; one second was too short for a busy client, whose requests
+# then met a closed connection after they were written.
+_NEW_CONNECTION_GRACE = 5.0
 
 
 def _is_async(handler: object) -> bool:
