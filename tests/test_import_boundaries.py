@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.examples.examples_support import DEMO_ON_FREE_PORTS
+
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo"
 HEAVY_LIBRARIES = (
     "uvicorn",
@@ -95,17 +97,9 @@ NOT_FOR_A_PLAIN_START = (
 
 
 def test_a_started_service_loads_no_help_view_nor_switched_off_feature() -> None:
-    environ = {
-        "DEMO_GREETER_GRPC_SERVER_LISTEN": "127.0.0.1",
-        "DEMO_GREETER_GRPC_SERVER_PORT": "0",
-        "DEMO_GREETER_SERVER_LISTEN": "127.0.0.1",
-        "DEMO_GREETER_SERVER_PORT": "0",
-        "DEMO_PROBES_SERVER_LISTEN": "127.0.0.1",
-        "DEMO_PROBES_SERVER_PORT": "0",
-    }
     code = (
         "import asyncio\nfrom greeter_demo.service import build\n"
-        f"app = build(environ={environ!r}, argv=[])\n"
+        f"app = build(environ={DEMO_ON_FREE_PORTS!r}, argv=[])\n"
         "async def main():\n    await app.start()\n    await app.stop()\n"
         "asyncio.run(main())"
     )

@@ -24,6 +24,15 @@ T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
+# The demo's three servers on loopback, each on a port the system picks.
+DEMO_ON_FREE_PORTS = {
+    "DEMO_GREETER_GRPC_SERVER_LISTEN": "127.0.0.1",
+    "DEMO_GREETER_GRPC_SERVER_PORT": "0",
+    "DEMO_GREETER_SERVER_LISTEN": "127.0.0.1",
+    "DEMO_GREETER_SERVER_PORT": "0",
+    "DEMO_PROBES_SERVER_LISTEN": "127.0.0.1",
+    "DEMO_PROBES_SERVER_PORT": "0",
+}
 
 
 def stale_generated_files(

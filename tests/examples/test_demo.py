@@ -16,7 +16,7 @@ from lbtoolkit.codegen import generate_package
 from lbtoolkit.plugins.redis._config import Address
 from lbtoolkit.testing import open_service
 from tests.codegen.support import without_generator_stamps
-from tests.examples.examples_support import redis_target
+from tests.examples.examples_support import DEMO_ON_FREE_PORTS, redis_target
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo"
 
@@ -60,12 +60,7 @@ def test_the_cache_is_pointed_elsewhere_by_host_and_port_over_the_demo_defaults(
 @pytest.mark.integration
 async def test_demo_answers_alike_over_grpc_and_http() -> None:
     environ = {
-        "DEMO_GREETER_GRPC_SERVER_LISTEN": "127.0.0.1",
-        "DEMO_GREETER_GRPC_SERVER_PORT": "0",
-        "DEMO_GREETER_SERVER_LISTEN": "127.0.0.1",
-        "DEMO_GREETER_SERVER_PORT": "0",
-        "DEMO_PROBES_SERVER_LISTEN": "127.0.0.1",
-        "DEMO_PROBES_SERVER_PORT": "0",
+        **DEMO_ON_FREE_PORTS,
         "DEMO_CACHE_ADDR": "127.0.0.1:6379",
     }
     name = f"tester-{uuid.uuid4().hex}"

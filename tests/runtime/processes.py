@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -45,3 +46,14 @@ def wait_for(tmp_path: Path, event: str, timeout: float = 10) -> None:
     while event not in events(tmp_path):
         assert time.monotonic() < deadline, f"{event!r} not seen; events: {events(tmp_path)}"
         time.sleep(0.02)
+
+
+def sigterm_once_started(proc: subprocess.Popen[str], tmp_path: Path) -> str:
+    """Send SIGTERM once the app recorded ``started``; wait for its exit; its stderr."""
+    try:
+        wait_for(tmp_path, "started")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    return err

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.runtime.processes import events, run_app, wait_for
+from tests.runtime.processes import events, run_app, sigterm_once_started, wait_for
 
 APP = "recording_service"
 
@@ -67,12 +67,7 @@ def test_help_yaml_is_valid_yaml(tmp_path: Path) -> None:
 
 def test_sigterm_runs_stop_hooks_and_exits_0(tmp_path: Path) -> None:
     proc = run_app(APP, tmp_path, env={"REC_PGSQL_USERNAME": "app"})
-    try:
-        wait_for(tmp_path, "started")
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=20)
-    finally:
-        proc.kill()
+    err = sigterm_once_started(proc, tmp_path)
     assert proc.returncode == 0, err
     assert events(tmp_path) == [
         "pgsql.pre_start",
@@ -87,12 +82,7 @@ def test_sigterm_runs_stop_hooks_and_exits_0(tmp_path: Path) -> None:
 
 def test_what_start_up_built_is_frozen_out_of_the_collector(tmp_path: Path) -> None:
     proc = run_app(APP, tmp_path, mode="report_frozen", env={"REC_PGSQL_USERNAME": "app"})
-    try:
-        wait_for(tmp_path, "started")
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=20)
-    finally:
-        proc.kill()
+    err = sigterm_once_started(proc, tmp_path)
     assert proc.returncode == 0, err
     assert "frozen objects: yes" in events(tmp_path)
 
@@ -137,12 +127,7 @@ def test_all_configuration_problems_are_reported_together(tmp_path: Path) -> Non
 
 def test_json_logs_carry_the_service_name(tmp_path: Path) -> None:
     proc = run_app(APP, tmp_path, env={"REC_PGSQL_USERNAME": "app", "REC_LOG_FORMAT": "json"})
-    try:
-        wait_for(tmp_path, "started")
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=20)
-    finally:
-        proc.kill()
+    err = sigterm_once_started(proc, tmp_path)
     records = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     assert records
     assert {r["service"] for r in records} == {"recorder"}

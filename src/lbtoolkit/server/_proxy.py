@@ -99,7 +99,7 @@ class ProxyCall:
         self.shape = (method.client_streaming, method.server_streaming)
         self._channels = channels
         # Each request's validation (None when off); streaming callers run it per request.
-        self.check = request_check(enabled=validation)
+        self.check = request_check(method.request_type, enabled=validation)
 
     def __repr__(self) -> str:
         return f"ProxyCall({self.service!r}, {self.method!r})"

@@ -7,8 +7,8 @@ rules by ``lbtoolkit generate``). Every violation is reported at once, as an
 in ``grpc-status-details-bin``, HTTP in the error body's ``details``.
 
 Whether a message type has any rule (its own or its nested messages') is
-decided once per type, so a service without rules pays a dictionary lookup
-per request.
+decided once per type: a transport asks ``request_check`` once per method,
+and a type without rules is never checked.
 """
 
 from __future__ import annotations
@@ -45,22 +45,29 @@ _engine: Validator | None = None
 _engine_lock = threading.Lock()
 
 
-def request_check(*, enabled: bool = True) -> RequestCheck | None:
-    """The check a transport runs on each request, or ``None`` when validation is off."""
-    return check_request if enabled else None
+def request_check(request_type: type[Message], *, enabled: bool = True) -> RequestCheck | None:
+    """The check a transport runs on each request of ``request_type``.
+
+    ``None`` when validation is off or the type carries no rule: decided once,
+    where the method is bound, not per request.
+    """
+    return check_request if enabled and _ruled(request_type.DESCRIPTOR) else None
 
 
 def check_request(message: Message) -> None:
     """Raise ``InvalidArgument`` listing every rule ``message`` breaks."""
-    descriptor: Any = message.DESCRIPTOR
-    ruled = _has_rules.get(descriptor)
-    if ruled is None:
-        ruled = _has_rules[descriptor] = has_rules(descriptor)
-    if not ruled:
+    if not _ruled(message.DESCRIPTOR):
         return
     violations = _validator().collect_violations(message, fail_fast=False)
     if violations:
         raise violations_error(violations)
+
+
+def _ruled(descriptor: Any) -> bool:
+    ruled = _has_rules.get(descriptor)
+    if ruled is None:
+        ruled = _has_rules[descriptor] = has_rules(descriptor)
+    return ruled
 
 
 def has_rules(descriptor: Descriptor) -> bool:

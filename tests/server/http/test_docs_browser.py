@@ -29,6 +29,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from greeter_demo.service import build
 from lbtoolkit.testing import open_service
+from tests.examples.examples_support import DEMO_ON_FREE_PORTS
 from tests.support.servers import PrivateRedis
 
 pytestmark = pytest.mark.integration
@@ -42,12 +43,7 @@ OPERATIONS = {"get", "put", "post", "delete", "options", "head", "patch", "trace
 
 def _demo_environ(redis_addr: str) -> dict[str, str]:
     return {
-        "DEMO_GREETER_GRPC_SERVER_LISTEN": "127.0.0.1",
-        "DEMO_GREETER_GRPC_SERVER_PORT": "0",
-        "DEMO_GREETER_SERVER_LISTEN": "127.0.0.1",
-        "DEMO_GREETER_SERVER_PORT": "0",
-        "DEMO_PROBES_SERVER_LISTEN": "127.0.0.1",
-        "DEMO_PROBES_SERVER_PORT": "0",
+        **DEMO_ON_FREE_PORTS,
         "DEMO_CACHE_ADDR": redis_addr,
     }
 

@@ -17,6 +17,7 @@ import pytest
 from greeter_demo.service import build as build_demo
 from lbtoolkit.testing import open_service
 from tests.examples.examples_support import (
+    DEMO_ON_FREE_PORTS,
     delete_broker_objects,
     scratch_database,
     unique,
@@ -37,12 +38,7 @@ async def _fuzz_demo(examples_per_operation: int) -> FuzzRun:
     # A Redis of its own: SetGreeting changes the greeting every demo test reads.
     with PrivateRedis() as redis:
         environ = {
-            "DEMO_GREETER_GRPC_SERVER_LISTEN": "127.0.0.1",
-            "DEMO_GREETER_GRPC_SERVER_PORT": "0",
-            "DEMO_GREETER_SERVER_LISTEN": "127.0.0.1",
-            "DEMO_GREETER_SERVER_PORT": "0",
-            "DEMO_PROBES_SERVER_LISTEN": "127.0.0.1",
-            "DEMO_PROBES_SERVER_PORT": "0",
+            **DEMO_ON_FREE_PORTS,
             "DEMO_CACHE_ADDR": redis.addr,
         }
         async with open_service(build_demo(environ=environ, argv=[])) as app:

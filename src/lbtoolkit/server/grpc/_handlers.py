@@ -26,7 +26,7 @@ import grpc.aio
 
 from lbtoolkit.client import bind_incoming_call
 from lbtoolkit.server._context import CallSite, RequestContext, close_request_scope
-from lbtoolkit.server._validation import RequestCheck, has_rules, request_check
+from lbtoolkit.server._validation import RequestCheck, request_check
 from lbtoolkit.server.grpc._interceptors import Handler, Interceptor, chain
 from lbtoolkit.server.grpc._status import failure_of
 
@@ -92,7 +92,6 @@ def build_handlers(
     ``outages`` tells a plugin's outage (answered UNAVAILABLE) from a bug (INTERNAL);
     ``validation`` whether requests are checked against their rules first.
     """
-    check = request_check(enabled=validation)
     tracer = traces.tracer("lbtoolkit.server.grpc") if traces.enabled else None
     handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
     for method in spec.grpc_methods:
@@ -113,9 +112,8 @@ def build_handlers(
             else None
         )
         prepared = _Call(method.grpc_path, call, site, tracing, outages)
-        # A request type without rules is never checked: decided here, not per call.
-        descriptor: Any = method.request_type.DESCRIPTOR
-        if check is not None and has_rules(descriptor):
+        check = request_check(method.request_type, enabled=validation)
+        if check is not None:
             prepared.check = _each_of(check) if method.client_streaming else check
         bound = metrics.bind(server, method.grpc_path, codes=("OK",))
         shape = _streaming if method.server_streaming else _unary

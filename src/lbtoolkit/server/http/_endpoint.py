@@ -16,7 +16,7 @@ from lbtoolkit._shortcuts._starlette import JsonReply, read_body
 from lbtoolkit.client import bind_incoming_call
 from lbtoolkit.errors import InvalidArgument, StatusError
 from lbtoolkit.server._context import CallSite, RequestContext, close_request_scope
-from lbtoolkit.server._validation import has_rules, request_check
+from lbtoolkit.server._validation import request_check
 from lbtoolkit.server.http._responses import error_response, json_error
 
 if TYPE_CHECKING:
@@ -66,9 +66,7 @@ def rpc_endpoint(
     With ``validation``, the transcoded request is checked against its rules
     before the implementation runs (a violation answers 400).
     """
-    check = request_check(enabled=validation)
-    if check is not None and not has_rules(binding.request_codec.descriptor):
-        check = None  # nothing to check: not even the lookup of the type's rules per request
+    check = request_check(binding.request_codec.message_class, enabled=validation)
     reads_body = binding.reads_body
     build = binding.request
     render = binding.response

@@ -222,7 +222,7 @@ def stream_endpoint(
     ``open_stream`` starts the stream (the implementation's, or another
     service's for a proxied method).
     """
-    check = request_check(enabled=validation)
+    check = request_check(binding.request_codec.message_class, enabled=validation)
     reads_body = binding.reads_body
     build = binding.request
     site = CallSite(grpc_path, "http", container, _metadata_of, _peer_of)

@@ -160,7 +160,7 @@ async def build_websocket_routes(
                 handler,
                 binding.request,
                 codecs.of_class(method.response_type),
-                request_check(enabled=validation),
+                request_check(method.request_type, enabled=validation),
                 codecs.of_class(method.request_type) if method.client_streaming else None,
             )
             router.add("GET", rule.template, _Endpoint(connect, proxies), label=label)
