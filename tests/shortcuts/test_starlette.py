@@ -14,13 +14,13 @@ from lbtoolkit._shortcuts._starlette import JsonReply, read_body
 Message = MutableMapping[str, Any]
 
 
-def request_of(*messages: Message) -> Request:
+def request_of(*messages: Message, headers: list[tuple[bytes, bytes]] | None = None) -> Request:
     sent = list(messages)
 
     async def receive() -> Message:
         return sent.pop(0)
 
-    return Request({"type": "http", "method": "POST", "headers": []}, receive)
+    return Request({"type": "http", "method": "POST", "headers": headers or []}, receive)
 
 
 def part(body: bytes, *, more: bool) -> Message:
@@ -53,6 +53,22 @@ async def test_a_body_in_several_messages_is_joined() -> None:
     request = request_of(part(b"ab", more=True), part(b"", more=True), part(b"c", more=False))
     assert await read_body(request) == b"abc"
     assert await request.body() == b"abc"
+
+
+async def test_a_body_whose_declared_length_is_in_is_not_read_further() -> None:
+    # granian's way: the whole body with more_body set, then an empty last
+    # message. Nothing is left to wait for: the next receive is not made.
+    request = request_of(part(b"abc", more=True), headers=[(b"content-length", b"3")])
+    assert await read_body(request) == b"abc"
+    assert await request.body() == b"abc"
+
+
+@pytest.mark.parametrize("length", [b"4", b"", b"+3", b"three"])
+async def test_a_body_short_of_its_declared_length_is_read_on(length: bytes) -> None:
+    request = request_of(
+        part(b"abc", more=True), part(b"d", more=False), headers=[(b"content-length", length)]
+    )
+    assert await read_body(request) == b"abcd"
 
 
 async def test_a_body_read_by_starlette_first_is_not_read_again() -> None:

@@ -39,6 +39,10 @@ async def read_body(request: Request) -> bytes:
     Starlette's ``body()`` goes through an async generator even for the single
     message most bodies arrive in. A request a middleware replaced, read or
     streamed already takes Starlette's way, as does a body in several messages.
+    A first message holding every byte ``content-length`` announced is the
+    whole body, whatever its ``more_body`` says: granian sets it on every
+    chunk and ends with an empty message, a second trip through its Rust
+    runtime for nothing.
     """
     if (
         type(request) is not Request
@@ -47,7 +51,10 @@ async def read_body(request: Request) -> bytes:
     ):
         return await request.body()
     message = await request.receive()
-    if message["type"] != "http.request" or message.get("more_body", False):
+    if message["type"] != "http.request" or (
+        message.get("more_body", False)
+        and not _declared_length_arrived(request, message.get("body", b""))
+    ):
         chunks = [message.get("body", b"")] if message["type"] == "http.request" else []
         while message["type"] == "http.request" and message.get("more_body", False):
             message = await request.receive()
@@ -61,3 +68,10 @@ async def read_body(request: Request) -> bytes:
     # Where Starlette keeps a body it has read, so body() and stream() give it again.
     request._body = body
     return body
+
+
+def _declared_length_arrived(request: Request, chunk: bytes) -> bool:
+    for name, value in request.scope["headers"]:
+        if name == b"content-length":
+            return value.isdigit() and int(value) == len(chunk)
+    return False

@@ -316,6 +316,12 @@ class GranianEngine:
                     sockets.add(websocket)
                     try:
                         await app(scope, websocket.receive, websocket.send)
+                    except asyncio.CancelledError:
+                        if websocket.closed_by_drain:
+                            # A call cut while its close is being written: granian
+                            # drops a close not yet written once the call has ended.
+                            await self._closes_written()
+                        raise
                     finally:
                         sockets.discard(websocket)
                 else:
@@ -347,6 +353,11 @@ class GranianEngine:
             pass  # a client that does not read: its close is cut with the rest
         finally:
             self._stop()
+
+    async def _closes_written(self) -> None:
+        """Return once the closes sent at the stop are written, or given up on."""
+        if self._closing:
+            await asyncio.wait(self._closing)
 
     async def wait_listeners_closed(self) -> None:
         # granian closes its listener on a thread of its own and tells nobody when
