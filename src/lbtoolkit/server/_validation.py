@@ -51,7 +51,16 @@ def request_check(request_type: type[Message], *, enabled: bool = True) -> Reque
     ``None`` when validation is off or the type carries no rule: decided once,
     where the method is bound, not per request.
     """
-    return check_request if enabled and _ruled(request_type.DESCRIPTOR) else None
+    if not (enabled and _ruled(request_type.DESCRIPTOR)):
+        return None
+    collect = _validator().collect_violations
+
+    def check(message: Message) -> None:
+        violations = collect(message)
+        if violations:
+            raise violations_error(violations)
+
+    return check
 
 
 def check_request(message: Message) -> None:
