@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["cpu_seconds", "descendants", "rss_mib"]
+__all__ = ["ANONYMOUS", "cpu_seconds", "descendants", "resident_by_mapping", "rss_mib"]
 
 _TICKS = os.sysconf("SC_CLK_TCK")
+ANONYMOUS = "anonymous"  # where resident_by_mapping counts memory mapped from no file
+_PATH_COLUMN = 5
 
 
 def _parent_of(pid: int) -> int | None:
@@ -88,3 +90,29 @@ def rss_mib(pids: list[int]) -> float:
             continue
         total += next((int(line.split()[1]) for line in lines if line.startswith("VmRSS:")), 0)
     return total / 1024
+
+
+def resident_by_mapping(pid: int) -> dict[str, float]:
+    """Resident memory of ``pid`` by what is mapped, in MiB.
+
+    A file's mappings (its code, read-only data and relocated data) count under
+    the file's name; anonymous memory, where the heap, the Python objects and
+    the thread stacks live, under :data:`ANONYMOUS`.
+    """
+    resident: dict[str, float] = {}
+    name = ANONYMOUS
+    try:
+        lines = Path(f"/proc/{pid}/smaps").read_text().splitlines()
+    except OSError:
+        return resident
+    for line in lines:
+        fields = line.split()
+        if not fields:
+            continue
+        if not fields[0].endswith(":"):
+            # A mapping's header: range, permissions, offset, device, inode, then its path if any.
+            path = fields[_PATH_COLUMN] if len(fields) > _PATH_COLUMN else ""
+            name = Path(path).name if path.startswith("/") else ANONYMOUS
+        elif fields[0] == "Rss:":
+            resident[name] = resident.get(name, 0.0) + int(fields[1]) / 1024
+    return resident

@@ -1,4 +1,9 @@
-"""gRPC client calls: lbtoolkit's channel (resolver, balancing, interceptor, tracing) vs a stub."""
+"""gRPC client calls: lbtoolkit's channel (resolver, balancing, interceptor, tracing) vs a stub.
+
+Tracing is measured on both sides or on neither: an OpenTelemetry SDK span
+costs the same whoever makes it, so lbtoolkit's traced calls are held against
+a stub whose caller makes the same client span and passes its context on.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,9 @@ from typing import Any
 import grpc
 import grpc.aio
 from google.protobuf import wrappers_pb2
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from bench.harness.context import Context
 from bench.harness.interleave import SLICE_SECONDS, interleaved, slices
@@ -34,6 +41,11 @@ PING = Text(value="hello")
 
 RAW = "raw grpc.aio stub"
 LBT = "lbtoolkit client"
+RAW_TRACED = "raw grpc.aio stub with a client span made by its caller"
+LBT_TRACED = "lbtoolkit client, tracing on"
+SIDES = (RAW, LBT, RAW_TRACED, LBT_TRACED)
+# (variant, baseline, target): like against like; tracing against none is shown too.
+PAIRS = ((LBT, RAW, TARGET), (LBT_TRACED, RAW_TRACED, TARGET), (LBT_TRACED, RAW, None))
 
 Call = Callable[[], Any]
 
@@ -59,12 +71,39 @@ async def _raw(port: int) -> tuple[Call, Callable[[], Any]]:
     return call, channel.close
 
 
-async def _lbt(port: int) -> tuple[Call, Callable[[], Any]]:
+async def _raw_traced(port: int) -> tuple[Call, Callable[[], Any]]:
+    """The stub, each call in a client span whose context goes out in the metadata."""
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    stub = channel.unary_unary(
+        PATH, request_serializer=Text.SerializeToString, response_deserializer=Text.FromString
+    )
+    tracer = TracerProvider().get_tracer("bench")  # spans made and ended, exported nowhere
+    service, _, method = PATH[1:].partition("/")
+    attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": method}
+
+    async def call() -> Any:
+        span = tracer.start_span(PATH[1:], kind=SpanKind.CLIENT, attributes=attributes)
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier, context=trace.set_span_in_context(span))
+        try:
+            answer = await stub(PING, timeout=15, metadata=tuple(carrier.items()))
+        except grpc.aio.AioRpcError as error:
+            span.set_status(Status(StatusCode.ERROR, error.code().name))
+            raise
+        finally:
+            span.end()
+        return answer
+
+    return call, channel.close
+
+
+async def _lbt(port: int, *, traced: bool = False) -> tuple[Call, Callable[[], Any]]:
     # Three entries of one server: the resolver's list and round_robin, one process to load.
     env = {"BENCH_RESOLVER_ENDPOINTS": ",".join([f"ping=127.0.0.1:{port}"] * 3)}
     controller = ConfigController("BENCH", env)
     tools = Tools("bench", "bench")
-    tools.traces.use_provider(TracerProvider())  # spans made and ended, exported nowhere
+    # Spans made and ended, exported nowhere; without, tracing is off (the default).
+    tools.traces.use_provider(TracerProvider() if traced else None)
     pool = ChannelPool.configured(controller, environ=env, tools=tools)
     controller.raise_for_issues()
     pool.register_interceptor("pass-through", PassThrough())
@@ -75,6 +114,10 @@ async def _lbt(port: int) -> tuple[Call, Callable[[], Any]]:
         return channel.unary_unary(PATH, PING, Text)
 
     return call, pool.close
+
+
+async def _lbt_traced(port: int) -> tuple[Call, Callable[[], Any]]:
+    return await _lbt(port, traced=True)
 
 
 async def _drive(call: Call, concurrency: int, seconds: float) -> LoadResult:
@@ -106,13 +149,14 @@ def _closing(runner: asyncio.Runner, close: Callable[[], Any]) -> Callable[[], N
 def run(ctx: Context, result: ScenarioResult) -> None:
     port = free_port()
     samples: dict[tuple[str, int], list[float]] = {}
-    turn_ratios: dict[int, list[float]] = {}
+    turn_ratios: dict[tuple[str, str, int], list[float]] = {}
     server = ServerProcess(ctx, "grpc raw", "bench.servers.raw_grpc", args=(str(port),), port=port)
     with server, asyncio.Runner() as runner:
         calls: dict[str, Call] = {}
         closers: list[Callable[[], Any]] = []
-        for label, make in ((RAW, _raw), (LBT, _lbt)):
-            calls[label], close = runner.run(make(port))
+        makers = {RAW: _raw, LBT: _lbt, RAW_TRACED: _raw_traced, LBT_TRACED: _lbt_traced}
+        for label in SIDES:
+            calls[label], close = runner.run(makers[label](port))
             closers.append(close)
         with contextlib.ExitStack() as stack:
             for close in closers:
@@ -125,30 +169,39 @@ def run(ctx: Context, result: ScenarioResult) -> None:
                     def load(label: str, concurrency: int = concurrency) -> LoadResult:
                         return runner.run(_drive(calls[label], concurrency, SLICE_SECONDS))
 
-                    turns = interleaved(
-                        [RAW, LBT], slices(ctx.duration), load, reverse=repeat % 2 == 1
-                    )
+                    turns = interleaved(SIDES, slices(ctx.duration), load, reverse=repeat % 2 == 1)
                     for label, rate in turns.rates.items():
                         samples.setdefault((label, concurrency), []).append(rate)
-                    turn_ratios.setdefault(concurrency, []).extend(turns.ratios(LBT, RAW))
+                    for ours, theirs, _ in PAIRS:
+                        turn_ratios.setdefault((ours, theirs, concurrency), []).extend(
+                            turns.ratios(ours, theirs)
+                        )
                     ctx.log(
                         f"grpc client c={concurrency}: "
                         + ", ".join(f"{s} {r:,.0f} calls/s" for s, r in turns.rates.items())
                     )
-    for concurrency in CONCURRENCY:
-        result.rows.append(
-            Row(
-                scenario="grpc_client",
-                variant=f"{LBT}, concurrency {concurrency}",
-                baseline=f"{RAW}, concurrency {concurrency}",
-                value=Summary.of(samples[LBT, concurrency]),
-                baseline_value=Summary.of(samples[RAW, concurrency]),
-                unit="calls/s",
-                higher_is_better=True,
-                target=TARGET,
-                turn_ratios=tuple(turn_ratios[concurrency]),
-            )
+    result.rows += _rows(samples, turn_ratios)
+
+
+def _rows(
+    samples: dict[tuple[str, int], list[float]],
+    turn_ratios: dict[tuple[str, str, int], list[float]],
+) -> list[Row]:
+    return [
+        Row(
+            scenario="grpc_client",
+            variant=f"{ours}, concurrency {concurrency}",
+            baseline=f"{theirs}, concurrency {concurrency}",
+            value=Summary.of(samples[ours, concurrency]),
+            baseline_value=Summary.of(samples[theirs, concurrency]),
+            unit="calls/s",
+            higher_is_better=True,
+            target=target,
+            turn_ratios=tuple(turn_ratios[ours, theirs, concurrency]),
         )
+        for ours, theirs, target in PAIRS
+        for concurrency in CONCURRENCY
+    ]
 
 
 SCENARIO = Scenario(
@@ -158,10 +211,14 @@ SCENARIO = Scenario(
         "Unary `Ping` calls from one asyncio process to a bare `grpc.aio` server, with 1 "
         "and 16 calls in flight. lbtoolkit: `app.client`'s channel to a service resolved "
         "through `RESOLVER_ENDPOINTS` (three entries, `round_robin`), a pass-through "
-        "interceptor registered, tracing on (an SDK provider, no exporter), client metrics, "
-        "the default deadline and retry policy. Baseline: a `grpc.aio` multicallable on a "
-        "plain channel, as protoc's generated stub makes it."
+        "interceptor registered, client metrics, the default deadline and retry policy; "
+        "tracing off, as by default, and on (an OpenTelemetry SDK provider, no exporter). "
+        "Baseline: a `grpc.aio` multicallable on a plain channel, as protoc's generated stub "
+        "makes it; against traced calls, the same stub with the client span its caller "
+        "would make (the same SDK, the same attributes, its context injected into the "
+        "metadata), since the SDK's span costs the same whoever makes it. All four take "
+        "one-second slices in turns."
     ),
     run=run,
-    budget=90,
+    budget=120,
 )

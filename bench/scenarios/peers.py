@@ -16,7 +16,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from bench.harness.context import ROOT, WORK, Context, python_env
-from bench.harness.cpu import cpu_seconds, descendants, rss_mib
+from bench.harness.cpu import ANONYMOUS, cpu_seconds, descendants, resident_by_mapping, rss_mib
 from bench.harness.interleave import SLICE_SECONDS, interleaved
 from bench.harness.lbt import lbt_env, missing_server
 from bench.harness.load import LoadResult, h2load, wrk
@@ -468,8 +468,8 @@ def _answers(port: int) -> bool:
         connection.close()
 
 
-def _cold_start(ctx: Context, hello: _Hello) -> tuple[float, float]:
-    """Seconds from spawning the service to its first answer, and its RSS then (MiB)."""
+def _cold_start(ctx: Context, hello: _Hello) -> tuple[float, float, dict[str, float]]:
+    """Seconds from spawning the service to its first answer, its RSS then (MiB), by mapping."""
     port = free_port()
     env = lbt_env(grpc_port=free_port(), http_port=port, probes_port=free_port())
     env["LBB_CACHE_ADDR"] = "127.0.0.1:6379"
@@ -494,6 +494,7 @@ def _cold_start(ctx: Context, hello: _Hello) -> tuple[float, float]:
             time.sleep(0.005)
         elapsed = time.perf_counter() - began
         rss = rss_mib(descendants(process.pid))
+        mappings = resident_by_mapping(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -501,16 +502,17 @@ def _cold_start(ctx: Context, hello: _Hello) -> tuple[float, float]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    return elapsed, rss
+    return elapsed, rss, mappings
 
 
 def _hello(ctx: Context, result: ScenarioResult) -> None:
     cold: dict[str, list[float]] = {h.label: [] for h in HELLOS}
     rss: dict[str, list[float]] = {h.label: [] for h in HELLOS}
     imports: dict[str, list[float]] = {h.label: [] for h in HELLOS}
+    mappings: dict[str, dict[str, float]] = {}
     for repeat in range(ctx.repeats):
         for hello in HELLOS if repeat % 2 == 0 else HELLOS[::-1]:
-            seconds, mib = _cold_start(ctx, hello)
+            seconds, mib, mappings[hello.label] = _cold_start(ctx, hello)
             cold[hello.label].append(seconds * 1e3)
             rss[hello.label].append(mib)
             timed = run_worker(ctx, "bench.workers.peer_import", [hello.module])
@@ -522,6 +524,7 @@ def _hello(ctx: Context, result: ScenarioResult) -> None:
             f"import {statistics.median(imports[hello.label]):.0f} ms"
         )
     ours = HELLOS[0].label
+    result.notes.append(_resident_note(mappings[ours], mappings[HELLOS[1].label], HELLOS[1].label))
     measures = (
         ("RSS", "RSS at first answer", rss, "MiB"),
         ("cold start", "start to first answer", cold, "ms"),
@@ -546,6 +549,26 @@ def _hello(ctx: Context, result: ScenarioResult) -> None:
                     ),
                 )
             )
+
+
+def _resident_note(ours: dict[str, float], theirs: dict[str, float], peer: str) -> str:
+    """Where the hello services' resident memory goes: anonymous memory, and the files mapped."""
+
+    def files(mappings: dict[str, float]) -> float:
+        return sum(mib for name, mib in mappings.items() if name != ANONYMOUS)
+
+    ours_only = sorted(
+        ((mib, name) for name, mib in ours.items() if name not in theirs and mib >= 0.5),
+        reverse=True,
+    )
+    only = ", ".join(f"`{name}` {mib:.1f} MiB" for mib, name in ours_only[:4]) or "none"
+    return (
+        f"Resident memory of the hello services at their first answer (last run), by what is "
+        f"mapped: anonymous memory (heap, Python objects, thread stacks) {LBT} "
+        f"{ours.get(ANONYMOUS, 0.0):.1f} MiB against {peer} {theirs.get(ANONYMOUS, 0.0):.1f} MiB; "
+        f"files (libraries' code and data) {files(ours):.1f} against {files(theirs):.1f} MiB. "
+        f"Files of {LBT}'s that {peer} does not map, from 0.5 MiB: {only}."
+    )
 
 
 def run(ctx: Context, result: ScenarioResult) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 from time import perf_counter
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import grpc
@@ -30,6 +31,8 @@ __all__ = ["Channel", "ChannelSettings", "GrpcChannel", "RetrySettings", "servic
 
 ResponseT = TypeVar("ResponseT", bound=Message)
 _Metadata = tuple[tuple[str, str], ...]
+# A status's number by its name, as the rpc.grpc.status_code span attribute gives it.
+_STATUS_NUMBERS = {code.name: code.value[0] for code in grpc.StatusCode}
 
 
 class Channel(Protocol):
@@ -116,14 +119,24 @@ class ChannelSettings:
 
 
 class _Method:
-    """One method's multicallable and metric series, made on its first call."""
+    """One method's multicallable, metric series and span attributes, made on its first call."""
 
-    __slots__ = ("call", "metrics", "name")
+    __slots__ = ("attributes", "call", "metrics", "name")
 
-    def __init__(self, call: Any, metrics: MethodMetrics | None, name: str) -> None:
+    def __init__(self, call: Any, metrics: MethodMetrics | None, name: str, peer: str) -> None:
         self.call = call
         self.metrics = metrics
         self.name = name
+        service, _, method = name.partition("/")
+        # Shared by every span of the method: read-only, since the SDK keeps a copy.
+        self.attributes = MappingProxyType(
+            {
+                "rpc.system": "grpc",
+                "rpc.service": service,
+                "rpc.method": method,
+                "peer.service": peer,
+            }
+        )
 
 
 class GrpcChannel:
@@ -227,6 +240,7 @@ class GrpcChannel:
                 call,
                 metrics.bind(self.service, method) if metrics is not None else None,
                 method.lstrip("/"),
+                self.service,
             )
             return prepared
 
@@ -288,16 +302,8 @@ class GrpcChannel:
         tracer = self.settings.tracer
         if tracer is None:
             return None
-        service, _, method = prepared.name.partition("/")
         span = tracer.start_span(
-            prepared.name,
-            kind=SpanKind.CLIENT,
-            attributes={
-                "rpc.system": "grpc",
-                "rpc.service": service,
-                "rpc.method": method,
-                "peer.service": self.service,
-            },
+            prepared.name, kind=SpanKind.CLIENT, attributes=prepared.attributes
         )
         carrier: dict[str, str] = {}
         propagate.inject(carrier, context=trace.set_span_in_context(span))
@@ -309,7 +315,7 @@ class GrpcChannel:
         if prepared.metrics is not None:
             prepared.metrics.end(code, perf_counter() - started)
         if span is not None:
-            span.set_attribute("rpc.grpc.status_code", grpc.StatusCode[code].value[0])
+            span.set_attribute("rpc.grpc.status_code", _STATUS_NUMBERS[code])
             if code != "OK":
                 span.set_status(Status(StatusCode.ERROR, code))
             span.end()
