@@ -31,7 +31,7 @@ from lbtoolkit.codegen import generate_package
 from lbtoolkit.errors import InvalidArgument
 from lbtoolkit.server import _validation
 from lbtoolkit.server._proxy import ProxyCall
-from lbtoolkit.server._validation import check_request, has_rules
+from lbtoolkit.server._validation import has_rules, request_check
 from lbtoolkit.spec import MethodSpec, ProxyTarget
 from lbtoolkit.testing import open_service
 
@@ -462,6 +462,8 @@ async def test_a_message_type_without_rules_is_not_validated(
     assert has_rules(generated.service.BufRequest.DESCRIPTOR)
     # Rules of a nested message count for the message that holds it.
     assert has_rules(generated.pgv.Required.DESCRIPTOR)
+    # The transports bind no check at all for a type without rules.
+    assert request_check(generated.service.PlainRequest) is None
 
     class Refuses:
         def collect_violations(self, message: Any, *, fail_fast: bool = False) -> list[Any]:
@@ -496,8 +498,10 @@ async def test_a_proxied_request_is_checked_before_it_is_sent(generated: Generat
     ]
 
 
-def test_check_request_passes_a_valid_message(generated: Generated) -> None:
-    check_request(
+def test_the_check_of_a_ruled_type_passes_a_valid_message(generated: Generated) -> None:
+    check = request_check(generated.service.FiveRules)
+    assert check is not None
+    check(
         generated.service.FiveRules(
             name="n", email="a@example.com", age=30, id="123e4567-e89b-12d3-a456-426614174000"
         )

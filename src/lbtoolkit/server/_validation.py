@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from protovalidate import Validator, Violation
     from protovalidate._gen.buf.validate.validate_pb import Violation as ViolationProto
 
-__all__ = ["RequestCheck", "check_request", "has_rules", "request_check", "violations_error"]
+__all__ = ["RequestCheck", "has_rules", "request_check", "violations_error"]
 
 RequestCheck = Callable[[Any], None]
 """Raises ``InvalidArgument`` when the message breaks its rules."""
@@ -61,15 +61,6 @@ def request_check(request_type: type[Message], *, enabled: bool = True) -> Reque
             raise violations_error(violations)
 
     return check
-
-
-def check_request(message: Message) -> None:
-    """Raise ``InvalidArgument`` listing every rule ``message`` breaks."""
-    if not _ruled(message.DESCRIPTOR):
-        return
-    violations = _validator().collect_violations(message, fail_fast=False)
-    if violations:
-        raise violations_error(violations)
 
 
 def _ruled(descriptor: Any) -> bool:
