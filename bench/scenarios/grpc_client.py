@@ -79,18 +79,27 @@ async def _raw_traced(port: int) -> tuple[Call, Callable[[], Any]]:
     )
     tracer = TracerProvider().get_tracer("bench")  # spans made and ended, exported nowhere
     service, _, method = PATH[1:].partition("/")
-    attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": method}
+    # OpenTelemetry's RPC conventions, as lbtoolkit's client spans carry them.
+    attributes = {
+        "rpc.system": "grpc",
+        "rpc.service": service,
+        "rpc.method": method,
+        "peer.service": "ping",
+    }
 
     async def call() -> Any:
         span = tracer.start_span(PATH[1:], kind=SpanKind.CLIENT, attributes=attributes)
         carrier: dict[str, str] = {}
         propagate.inject(carrier, context=trace.set_span_in_context(span))
+        code = grpc.StatusCode.OK
         try:
             answer = await stub(PING, timeout=15, metadata=tuple(carrier.items()))
         except grpc.aio.AioRpcError as error:
-            span.set_status(Status(StatusCode.ERROR, error.code().name))
+            code = error.code()
+            span.set_status(Status(StatusCode.ERROR, code.name))
             raise
         finally:
+            span.set_attribute("rpc.grpc.status_code", code.value[0])
             span.end()
         return answer
 
