@@ -329,9 +329,7 @@ class Consumer:
         self, handler: Handler, delivery: Delivery, series: MethodMetrics, destination: str
     ) -> Exception | None:
         """Run ``handler``; return what it raised (None when it returned)."""
-        scope = self._scope()
-        if scope is not None:
-            delivery = dataclasses.replace(delivery, scope=scope)
+        scope = delivery.scope
         token = _deadline.set(delivery.deadline)
         span = self._start_span(delivery, destination) if self._traces.enabled else None
         series.begin()
@@ -360,7 +358,12 @@ class Consumer:
                     )
         return failure
 
-    def _scope(self) -> MessageScope | None:
+    def scope(self) -> MessageScope | None:
+        """A request scope for one delivery, which :meth:`handle` closes; None outside a service.
+
+        Built with the delivery, not copied into it by :meth:`handle`: a
+        dataclass copy per message cost more than the rest of the bookkeeping.
+        """
         container = self._container
         if container is None:
             try:

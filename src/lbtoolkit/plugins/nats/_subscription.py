@@ -313,7 +313,9 @@ class Subscription:
             reason = f"delivered {attempt} times without being settled (ACK_WAIT)"
             await self._dead_letter(msg, attempt, reason)
             return
-        delivery = delivery_of(msg, self.service, self._prefix_length, attempt)
+        delivery = delivery_of(
+            msg, self.service, self._prefix_length, attempt, self._consumer.scope()
+        )
         if self._consumer.expired(delivery, self._metrics):
             reason = "its producer's deadline passed before the handler started"
             await self._dead_letter(msg, attempt - 1, reason)

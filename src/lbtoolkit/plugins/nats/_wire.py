@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
     from nats.aio.msg import Msg
 
+    from lbtoolkit.plugins._messaging import MessageScope
+
 __all__ = [
     "ATTEMPTS_HEADER",
     "CONSUMER_HEADER",
@@ -111,7 +113,9 @@ def outgoing_headers(message_id: str, headers: Mapping[str, HeaderValue] | None)
     return out
 
 
-def delivery_of(msg: Msg, service: str, prefix_length: int, attempt: int) -> Delivery:
+def delivery_of(
+    msg: Msg, service: str, prefix_length: int, attempt: int, scope: MessageScope | None
+) -> Delivery:
     """What the handler gets; ``prefix_length`` is that of ``{service root}.``."""
     headers = dict(msg.headers) if msg.headers else {}
     message_id = headers.pop(MESSAGE_ID_HEADER, None)
@@ -127,6 +131,7 @@ def delivery_of(msg: Msg, service: str, prefix_length: int, attempt: int) -> Del
         attempt,
         None,
         deadline,
+        scope,
     )
 
 

@@ -11,7 +11,13 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, DeliveryMode
 from pamqp import commands
 
-from lbtoolkit.plugins._messaging import DEADLINE_HEADER, Delivery, HeaderValue, parse_deadline
+from lbtoolkit.plugins._messaging import (
+    DEADLINE_HEADER,
+    Delivery,
+    HeaderValue,
+    MessageScope,
+    parse_deadline,
+)
 
 __all__ = [
     "ATTEMPTS_HEADER",
@@ -49,9 +55,16 @@ _MAX_ERROR_TEXT = 500
 
 
 def delivery_of(
-    message: AbstractIncomingMessage, service: str, event: str, data: bytes | None = None
+    message: AbstractIncomingMessage,
+    service: str,
+    event: str,
+    scope: MessageScope | None,
+    data: bytes | None = None,
 ) -> Delivery:
-    """What the handler of ``service``'s ``event`` gets for ``message`` (``data``: its payload)."""
+    """What the handler of ``service``'s ``event`` gets for ``message`` (``data``: its payload).
+
+    ``scope`` is the delivery's request scope (``Consumer.scope``).
+    """
     headers = dict(message.headers or ())
     retries, last_error, deadline = 0, None, None
     if headers:
@@ -74,6 +87,7 @@ def delivery_of(
         retries + 1,
         last_error if isinstance(last_error, str) else None,
         deadline,
+        scope,
     )
 
 

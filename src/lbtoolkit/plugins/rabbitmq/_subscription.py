@@ -247,9 +247,9 @@ class Subscription:
             if self._go_format:
                 await self._on_go_message(message)
             else:
-                await self._process(
-                    message, delivery_of(message, self.service, message.type or self.event)
-                )
+                event = message.type or self.event
+                scope = self._consumer.scope()
+                await self._process(message, delivery_of(message, self.service, event, scope))
         finally:
             if task is not None:
                 running.discard(task)
@@ -275,7 +275,10 @@ class Subscription:
             reason = f"not the Go toolkit's envelope: {error}"
             await self._dead_letter(message, retries_of(message), reason)
             return
-        await self._process(message, delivery_of(message, self.service, event or self.event, data))
+        delivery = delivery_of(
+            message, self.service, event or self.event, self._consumer.scope(), data
+        )
+        await self._process(message, delivery)
 
     async def _process(self, message: AbstractIncomingMessage, delivery: Delivery) -> None:
         metrics = self._metrics
