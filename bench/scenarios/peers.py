@@ -436,6 +436,7 @@ class _Hello:
     label: str
     module: str
     uses_port_argument: bool
+    env: dict[str, str] = field(default_factory=dict)
 
 
 HELLOS = (
@@ -452,6 +453,13 @@ HELLOS = (
         "bench.servers.peer_faststream_hello",
         uses_port_argument=True,
     ),
+)
+# The same lbtoolkit hello on the other engine: what granian costs at start (no target).
+GRANIAN_HELLO = _Hello(
+    f"{LBT} on granian (gRPC + HTTP + redis plugin)",
+    "bench.servers.peer_lbt_hello",
+    uses_port_argument=False,
+    env={"LBB_BENCH_SERVER_ENGINE": GRANIAN},
 )
 
 
@@ -473,6 +481,7 @@ def _cold_start(ctx: Context, hello: _Hello) -> tuple[float, float, dict[str, fl
     port = free_port()
     env = lbt_env(grpc_port=free_port(), http_port=port, probes_port=free_port())
     env["LBB_CACHE_ADDR"] = "127.0.0.1:6379"
+    env.update(hello.env)
     args = [str(port)] if hello.uses_port_argument else []
     log = WORK / "peers-hello.log"
     with log.open("ab") as err:
@@ -506,17 +515,24 @@ def _cold_start(ctx: Context, hello: _Hello) -> tuple[float, float, dict[str, fl
 
 
 def _hello(ctx: Context, result: ScenarioResult) -> None:
-    cold: dict[str, list[float]] = {h.label: [] for h in HELLOS}
-    rss: dict[str, list[float]] = {h.label: [] for h in HELLOS}
+    started = (*HELLOS, GRANIAN_HELLO)
+    cold: dict[str, list[float]] = {h.label: [] for h in started}
+    rss: dict[str, list[float]] = {h.label: [] for h in started}
     imports: dict[str, list[float]] = {h.label: [] for h in HELLOS}
     mappings: dict[str, dict[str, float]] = {}
     for repeat in range(ctx.repeats):
-        for hello in HELLOS if repeat % 2 == 0 else HELLOS[::-1]:
+        for hello in started if repeat % 2 == 0 else started[::-1]:
             seconds, mib, mappings[hello.label] = _cold_start(ctx, hello)
             cold[hello.label].append(seconds * 1e3)
             rss[hello.label].append(mib)
-            timed = run_worker(ctx, "bench.workers.peer_import", [hello.module])
-            imports[hello.label].append(float(timed["seconds"]) * 1e3)
+            if hello in HELLOS:  # the granian variant imports the same module
+                timed = run_worker(ctx, "bench.workers.peer_import", [hello.module])
+                imports[hello.label].append(float(timed["seconds"]) * 1e3)
+    ctx.log(
+        f"peers hello {GRANIAN_HELLO.label}: cold start "
+        f"{statistics.median(cold[GRANIAN_HELLO.label]):.0f} ms, "
+        f"RSS {statistics.median(rss[GRANIAN_HELLO.label]):.1f} MiB"
+    )
     for hello in HELLOS:
         ctx.log(
             f"peers hello {hello.label}: cold start {statistics.median(cold[hello.label]):.0f} ms, "
@@ -530,22 +546,24 @@ def _hello(ctx: Context, result: ScenarioResult) -> None:
         ("cold start", "start to first answer", cold, "ms"),
         ("import", "import and build, no I/O", imports, "ms"),
     )
-    for peer in HELLOS[1:]:
-        for key, what, values, unit in measures:
+    pairs = [(ours, peer.label, measures) for peer in HELLOS[1:]]
+    pairs.append((GRANIAN_HELLO.label, ours, measures[:2]))
+    for variant, baseline, measured in pairs:
+        for key, what, values, unit in measured:
             result.rows.append(
                 Row(
                     scenario="peers",
-                    variant=f"{ours}, {what}",
-                    baseline=f"{peer.label}, {what}",
-                    value=Summary.of(values[ours]),
-                    baseline_value=Summary.of(values[peer.label]),
+                    variant=f"{variant}, {what}",
+                    baseline=f"{baseline}, {what}",
+                    value=Summary.of(values[variant]),
+                    baseline_value=Summary.of(values[baseline]),
                     unit=unit,
                     higher_is_better=False,
-                    target=HELLO_TARGETS.get(key) if peer is HELLOS[1] else None,
+                    target=HELLO_TARGETS.get(key) if baseline == HELLOS[1].label else None,
                     # Each repeat starts every service once: a turn.
                     turn_ratios=tuple(
                         theirs / mine
-                        for mine, theirs in zip(values[ours], values[peer.label], strict=True)
+                        for mine, theirs in zip(values[variant], values[baseline], strict=True)
                     ),
                 )
             )
@@ -616,7 +634,8 @@ SCENARIO = Scenario(
         "the handler. Hello service: spawn to first answer of `GET /v1/items/item-42`, "
         "resident memory then, and import-and-build time, of lbtoolkit's bench service "
         "with one redis plugin against FastAPI with a redis-py client opened in its "
-        "lifespan, and FastStream's ASGI app with a RabbitMQ subscriber."
+        "lifespan, and FastStream's ASGI app with a RabbitMQ subscriber; lbtoolkit's service "
+        "is also started on granian (`SERVER_ENGINE=granian`, no target)."
     ),
     run=run,
     services=("redis", "rabbitmq"),
