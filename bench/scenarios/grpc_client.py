@@ -39,9 +39,9 @@ PATH = "/benchsvc.Bench/Ping"
 Text = wrappers_pb2.StringValue  # field 1 string, as PingRequest: the server echoes it
 PING = Text(value="hello")
 
-RAW = "raw grpc.aio stub"
+RAW = "raw grpc.aio stub, same interceptor"
 LBT = "lbtoolkit client"
-RAW_TRACED = "raw grpc.aio stub with a client span made by its caller"
+RAW_TRACED = "raw grpc.aio stub, same interceptor, with a client span made by its caller"
 LBT_TRACED = "lbtoolkit client, tracing on"
 SIDES = (RAW, LBT, RAW_TRACED, LBT_TRACED)
 # (variant, baseline, target): like against like; tracing against none is shown too.
@@ -59,8 +59,13 @@ class PassThrough(grpc.aio.UnaryUnaryClientInterceptor):
         return await continuation(client_call_details, request)
 
 
+def _raw_channel(port: int) -> grpc.aio.Channel:
+    # The interceptor lbtoolkit's side registers: grpc.aio's interceptor path costs alike.
+    return grpc.aio.insecure_channel(f"127.0.0.1:{port}", interceptors=[PassThrough()])
+
+
 async def _raw(port: int) -> tuple[Call, Callable[[], Any]]:
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    channel = _raw_channel(port)
     stub = channel.unary_unary(
         PATH, request_serializer=Text.SerializeToString, response_deserializer=Text.FromString
     )
@@ -73,7 +78,7 @@ async def _raw(port: int) -> tuple[Call, Callable[[], Any]]:
 
 async def _raw_traced(port: int) -> tuple[Call, Callable[[], Any]]:
     """The stub, each call in a client span whose context goes out in the metadata."""
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    channel = _raw_channel(port)
     stub = channel.unary_unary(
         PATH, request_serializer=Text.SerializeToString, response_deserializer=Text.FromString
     )
@@ -159,6 +164,8 @@ def run(ctx: Context, result: ScenarioResult) -> None:
     port = free_port()
     samples: dict[tuple[str, int], list[float]] = {}
     turn_ratios: dict[tuple[str, str, int], list[float]] = {}
+    # Calls per CPU-second of this (the calling) process, one per slice in turn order.
+    per_cpu: dict[tuple[str, int], list[float]] = {}
     server = ServerProcess(ctx, "grpc raw", "bench.servers.raw_grpc", args=(str(port),), port=port)
     with server, asyncio.Runner() as runner:
         calls: dict[str, Call] = {}
@@ -176,7 +183,11 @@ def run(ctx: Context, result: ScenarioResult) -> None:
                 for repeat in range(ctx.repeats):
 
                     def load(label: str, concurrency: int = concurrency) -> LoadResult:
-                        return runner.run(_drive(calls[label], concurrency, SLICE_SECONDS))
+                        before = time.process_time()
+                        load = runner.run(_drive(calls[label], concurrency, SLICE_SECONDS))
+                        seconds = max(time.process_time() - before, 0.001)
+                        per_cpu.setdefault((label, concurrency), []).append(load.requests / seconds)
+                        return load
 
                     turns = interleaved(SIDES, slices(ctx.duration), load, reverse=repeat % 2 == 1)
                     for label, rate in turns.rates.items():
@@ -189,28 +200,47 @@ def run(ctx: Context, result: ScenarioResult) -> None:
                         f"grpc client c={concurrency}: "
                         + ", ".join(f"{s} {r:,.0f} calls/s" for s, r in turns.rates.items())
                     )
-    result.rows += _rows(samples, turn_ratios)
+    result.rows += _rows(samples, turn_ratios, per_cpu)
 
 
 def _rows(
     samples: dict[tuple[str, int], list[float]],
     turn_ratios: dict[tuple[str, str, int], list[float]],
+    per_cpu: dict[tuple[str, int], list[float]],
 ) -> list[Row]:
-    return [
-        Row(
-            scenario="grpc_client",
-            variant=f"{ours}, concurrency {concurrency}",
-            baseline=f"{theirs}, concurrency {concurrency}",
-            value=Summary.of(samples[ours, concurrency]),
-            baseline_value=Summary.of(samples[theirs, concurrency]),
-            unit="calls/s",
-            higher_is_better=True,
-            target=target,
-            turn_ratios=tuple(turn_ratios[ours, theirs, concurrency]),
-        )
-        for ours, theirs, target in PAIRS
-        for concurrency in CONCURRENCY
-    ]
+    """Calls per second, and per CPU-second of the calling process (the target on the latter)."""
+    rows = []
+    for ours, theirs, target in PAIRS:
+        for concurrency in CONCURRENCY:
+            variant, baseline = (
+                f"{ours}, concurrency {concurrency}",
+                f"{theirs}, concurrency {concurrency}",
+            )
+            mine, their = per_cpu[ours, concurrency], per_cpu[theirs, concurrency]
+            rows += [
+                Row(
+                    scenario="grpc_client",
+                    variant=variant,
+                    baseline=baseline,
+                    value=Summary.of(samples[ours, concurrency]),
+                    baseline_value=Summary.of(samples[theirs, concurrency]),
+                    unit="calls/s",
+                    higher_is_better=True,
+                    turn_ratios=tuple(turn_ratios[ours, theirs, concurrency]),
+                ),
+                Row(
+                    scenario="grpc_client",
+                    variant=f"{variant} (per client CPU-second)",
+                    baseline=f"{baseline} (per client CPU-second)",
+                    value=Summary.of(mine),
+                    baseline_value=Summary.of(their),
+                    unit="calls/CPU-s",
+                    higher_is_better=True,
+                    target=target,
+                    turn_ratios=tuple(a / b for a, b in zip(mine, their, strict=True)),
+                ),
+            ]
+    return rows
 
 
 SCENARIO = Scenario(
@@ -222,11 +252,13 @@ SCENARIO = Scenario(
         "through `RESOLVER_ENDPOINTS` (three entries, `round_robin`), a pass-through "
         "interceptor registered, client metrics, the default deadline and retry policy; "
         "tracing off, as by default, and on (an OpenTelemetry SDK provider, no exporter). "
-        "Baseline: a `grpc.aio` multicallable on a plain channel, as protoc's generated stub "
-        "makes it; against traced calls, the same stub with the client span its caller "
-        "would make (the same SDK, the same attributes, its context injected into the "
-        "metadata), since the SDK's span costs the same whoever makes it. All four take "
-        "one-second slices in turns."
+        "Baseline: a `grpc.aio` multicallable, as protoc's generated stub makes it, on a "
+        "channel with the same pass-through interceptor; against traced calls, the same "
+        "stub with the client span its caller would make (the same SDK and attributes, its "
+        "context injected into the metadata), since the SDK's span costs the same whoever "
+        "makes it. All four take one-second slices in turns; the calling process's CPU time "
+        "around each slice gives calls per client CPU-second, which carry the targets (the "
+        "server is the same bare one for every side, so what differs is the caller's work)."
     ),
     run=run,
     budget=120,
