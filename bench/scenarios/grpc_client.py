@@ -184,10 +184,11 @@ def run(ctx: Context, result: ScenarioResult) -> None:
 
                     def load(label: str, concurrency: int = concurrency) -> LoadResult:
                         before = time.process_time()
-                        load = runner.run(_drive(calls[label], concurrency, SLICE_SECONDS))
+                        driven = runner.run(_drive(calls[label], concurrency, SLICE_SECONDS))
                         seconds = max(time.process_time() - before, 0.001)
-                        per_cpu.setdefault((label, concurrency), []).append(load.requests / seconds)
-                        return load
+                        rate = driven.requests / seconds
+                        per_cpu.setdefault((label, concurrency), []).append(rate)
+                        return driven
 
                     turns = interleaved(SIDES, slices(ctx.duration), load, reverse=repeat % 2 == 1)
                     for label, rate in turns.rates.items():
