@@ -11,7 +11,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["ANONYMOUS", "cpu_seconds", "descendants", "resident_by_mapping", "rss_mib"]
+__all__ = [
+    "ANONYMOUS",
+    "cpu_seconds",
+    "descendants",
+    "per_cpu_second",
+    "resident_by_mapping",
+    "rss_mib",
+]
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 ANONYMOUS = "anonymous"  # where resident_by_mapping counts memory mapped from no file
@@ -78,6 +85,15 @@ def cpu_seconds(pids: list[int]) -> float:
         precise = _threads_cpu_seconds(pid)
         total += _ticked_cpu_seconds(pid) if precise is None else precise
     return total
+
+
+def per_cpu_second(count: int, seconds: float) -> float:
+    """``count`` over ``seconds`` of CPU time.
+
+    A slice whose process shows no CPU time at all did not run: its rate is
+    kept finite, where it stands out, rather than dividing by zero.
+    """
+    return count / max(seconds, 0.001)
 
 
 def rss_mib(pids: list[int]) -> float:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.harness.stats import Summary
 
-__all__ = ["Row", "ScenarioResult", "row_from_store", "row_to_store"]
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["Row", "ScenarioResult", "row_from_store", "row_to_store", "throughput_rows"]
 
 
 @dataclass(slots=True)
@@ -143,3 +146,49 @@ def row_from_store(data: dict[str, Any]) -> Row:
         notes=list(data["notes"]),
         turn_ratios=tuple(data.get("turn_ratios", ())),
     )
+
+
+def throughput_rows(
+    scenario: str,
+    variant: str,
+    baseline: str,
+    *,
+    rates: tuple[list[float], list[float]],
+    rate_ratios: Sequence[float],
+    per_cpu: tuple[list[float], list[float]],
+    unit: str,
+    whose_cpu: str,
+    target: float | None,
+) -> list[Row]:
+    """A throughput measured in turns: per second, and per CPU-second, which carries ``target``.
+
+    ``rates`` and ``per_cpu`` are (variant, baseline); ``per_cpu`` holds one
+    figure per slice, in turn order on both sides, so the slices of one turn
+    pair up. ``unit`` counts what is done (``req``, ``calls``); ``whose_cpu``
+    names whose CPU time was read (``server``, ``client``).
+    """
+    ours, theirs = per_cpu
+    suffix = f" (per {whose_cpu} CPU-second)"
+    return [
+        Row(
+            scenario=scenario,
+            variant=variant,
+            baseline=baseline,
+            value=Summary.of(rates[0]),
+            baseline_value=Summary.of(rates[1]),
+            unit=f"{unit}/s",
+            higher_is_better=True,
+            turn_ratios=tuple(rate_ratios),
+        ),
+        Row(
+            scenario=scenario,
+            variant=variant + suffix,
+            baseline=baseline + suffix,
+            value=Summary.of(ours),
+            baseline_value=Summary.of(theirs),
+            unit=f"{unit}/CPU-s",
+            higher_is_better=True,
+            target=target,
+            turn_ratios=tuple(a / b for a, b in zip(ours, theirs, strict=True)),
+        ),
+    ]

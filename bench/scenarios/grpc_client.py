@@ -21,12 +21,12 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from bench.harness.context import Context
+from bench.harness.cpu import per_cpu_second
 from bench.harness.interleave import SLICE_SECONDS, interleaved, slices
 from bench.harness.load import LoadResult
 from bench.harness.procs import ServerProcess, free_port
-from bench.harness.results import Row, ScenarioResult
+from bench.harness.results import Row, ScenarioResult, throughput_rows
 from bench.harness.scenario import Scenario
-from bench.harness.stats import Summary
 from lbtoolkit.client import ChannelPool, GrpcChannel
 from lbtoolkit.config import ConfigController
 from lbtoolkit.tools import Tools
@@ -185,8 +185,7 @@ def run(ctx: Context, result: ScenarioResult) -> None:
                     def load(label: str, concurrency: int = concurrency) -> LoadResult:
                         before = time.process_time()
                         driven = runner.run(_drive(calls[label], concurrency, SLICE_SECONDS))
-                        seconds = max(time.process_time() - before, 0.001)
-                        rate = driven.requests / seconds
+                        rate = per_cpu_second(driven.requests, time.process_time() - before)
                         per_cpu.setdefault((label, concurrency), []).append(rate)
                         return driven
 
@@ -210,38 +209,22 @@ def _rows(
     per_cpu: dict[tuple[str, int], list[float]],
 ) -> list[Row]:
     """Calls per second, and per CPU-second of the calling process (the target on the latter)."""
-    rows = []
-    for ours, theirs, target in PAIRS:
-        for concurrency in CONCURRENCY:
-            variant, baseline = (
-                f"{ours}, concurrency {concurrency}",
-                f"{theirs}, concurrency {concurrency}",
-            )
-            mine, their = per_cpu[ours, concurrency], per_cpu[theirs, concurrency]
-            rows += [
-                Row(
-                    scenario="grpc_client",
-                    variant=variant,
-                    baseline=baseline,
-                    value=Summary.of(samples[ours, concurrency]),
-                    baseline_value=Summary.of(samples[theirs, concurrency]),
-                    unit="calls/s",
-                    higher_is_better=True,
-                    turn_ratios=tuple(turn_ratios[ours, theirs, concurrency]),
-                ),
-                Row(
-                    scenario="grpc_client",
-                    variant=f"{variant} (per client CPU-second)",
-                    baseline=f"{baseline} (per client CPU-second)",
-                    value=Summary.of(mine),
-                    baseline_value=Summary.of(their),
-                    unit="calls/CPU-s",
-                    higher_is_better=True,
-                    target=target,
-                    turn_ratios=tuple(a / b for a, b in zip(mine, their, strict=True)),
-                ),
-            ]
-    return rows
+    return [
+        row
+        for ours, theirs, target in PAIRS
+        for concurrency in CONCURRENCY
+        for row in throughput_rows(
+            "grpc_client",
+            f"{ours}, concurrency {concurrency}",
+            f"{theirs}, concurrency {concurrency}",
+            rates=(samples[ours, concurrency], samples[theirs, concurrency]),
+            rate_ratios=turn_ratios[ours, theirs, concurrency],
+            per_cpu=(per_cpu[ours, concurrency], per_cpu[theirs, concurrency]),
+            unit="calls",
+            whose_cpu="client",
+            target=target,
+        )
+    ]
 
 
 SCENARIO = Scenario(

@@ -16,13 +16,20 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from bench.harness.context import ROOT, WORK, Context, python_env
-from bench.harness.cpu import ANONYMOUS, cpu_seconds, descendants, resident_by_mapping, rss_mib
+from bench.harness.cpu import (
+    ANONYMOUS,
+    cpu_seconds,
+    descendants,
+    per_cpu_second,
+    resident_by_mapping,
+    rss_mib,
+)
 from bench.harness.interleave import SLICE_SECONDS, interleaved
 from bench.harness.lbt import lbt_env, missing_server
 from bench.harness.load import LoadResult, h2load, wrk
 from bench.harness.procs import ServerProcess, free_port, pin, run_worker
 from bench.harness.profile import describe, profile_path, profile_server
-from bench.harness.results import Row, ScenarioResult
+from bench.harness.results import Row, ScenarioResult, throughput_rows
 from bench.harness.scenario import Scenario
 from bench.harness.stats import Summary
 from bench.scenarios.grpc_unary import FRAME, PATH, check_ping
@@ -241,38 +248,23 @@ def _rows_pair(
 ) -> list[Row]:
     """Requests per second, and per CPU-second of the server (``target`` on the latter)."""
     slices_ours, slices_theirs = turns.slices[ours], turns.slices[theirs]
-    per_cpu_ours = _per_cpu(ours, len(slices_ours))
-    per_cpu_theirs = _per_cpu(theirs, len(slices_theirs))
-    return [
-        Row(
-            scenario=name,
-            variant=f"{ours.label}, {what}",
-            baseline=f"{theirs.label}, {what}",
-            value=Summary.of(slices_ours),
-            baseline_value=Summary.of(slices_theirs),
-            unit="req/s",
-            higher_is_better=True,
-            turn_ratios=tuple(turns.ratios(ours, theirs)),
-        ),
-        Row(
-            scenario=name,
-            variant=f"{ours.label}, {what} (per server CPU-second)",
-            baseline=f"{theirs.label}, {what} (per server CPU-second)",
-            value=Summary.of(per_cpu_ours),
-            baseline_value=Summary.of(per_cpu_theirs),
-            unit="req/CPU-s",
-            higher_is_better=True,
-            target=target,
-            turn_ratios=tuple(a / b for a, b in zip(per_cpu_ours, per_cpu_theirs, strict=True)),
-        ),
-    ]
+    return throughput_rows(
+        name,
+        f"{ours.label}, {what}",
+        f"{theirs.label}, {what}",
+        rates=(slices_ours, slices_theirs),
+        rate_ratios=turns.ratios(ours, theirs),
+        per_cpu=(_per_cpu(ours, len(slices_ours)), _per_cpu(theirs, len(slices_theirs))),
+        unit="req",
+        whose_cpu="server",
+        target=target,
+    )
 
 
 def _per_cpu(server: _Server, count: int) -> list[float]:
     """Requests per server CPU-second of each of the last ``count`` slices."""
     pairs = zip(server.requests[-count:], server.cpu[-count:], strict=True)
-    # A slice whose server shows no CPU time at all did not run: kept finite, it stands out.
-    return [requests / max(seconds, 0.001) for requests, seconds in pairs]
+    return [per_cpu_second(requests, seconds) for requests, seconds in pairs]
 
 
 def _http(ctx: Context, result: ScenarioResult) -> None:
@@ -541,7 +533,7 @@ def _hello(ctx: Context, result: ScenarioResult) -> None:
         )
     ours = HELLOS[0].label
     result.notes.append(_resident_note(mappings[ours], mappings[HELLOS[1].label], HELLOS[1].label))
-    measures = (
+    measures: tuple[tuple[str, str, dict[str, list[float]], str], ...] = (
         ("RSS", "RSS at first answer", rss, "MiB"),
         ("cold start", "start to first answer", cold, "ms"),
         ("import", "import and build, no I/O", imports, "ms"),

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from bench.harness.context import BENCH, GEN, ROOT, WORK, Context, python_env
-from bench.harness.cpu import cpu_seconds
+from bench.harness.cpu import cpu_seconds, per_cpu_second
 from bench.harness.gen import lbtoolkit_generate
 from bench.harness.interleave import SLICE_SECONDS, interleaved, slices
 from bench.harness.load import LoadResult, wrk
 from bench.harness.procs import ServerProcess, free_port, pin
 from bench.harness.profile import describe, profile_path, profile_server
-from bench.harness.results import Row, ScenarioResult
+from bench.harness.results import Row, ScenarioResult, throughput_rows
 from bench.harness.scenario import Scenario
 from bench.harness.stats import Summary
 from bench.servers.lbt_validation import ENV_PREFIX, PACKAGE, SERVICE_NAME
@@ -162,8 +162,7 @@ def _slice(ctx: Context, server: _Server) -> LoadResult:
     """One measured slice; the server's CPU time around it gives its requests per CPU-second."""
     before = cpu_seconds([server.pid])
     load = _load(ctx, server, SLICE_SECONDS)
-    # A slice whose server shows no CPU time at all did not run: kept finite, it stands out.
-    server.per_cpu.append(load.requests / max(cpu_seconds([server.pid]) - before, 0.001))
+    server.per_cpu.append(per_cpu_second(load.requests, cpu_seconds([server.pid]) - before))
     return load
 
 
@@ -198,32 +197,21 @@ def run(ctx: Context, result: ScenarioResult) -> None:
                     for s, r in turns.rates.items()
                 )
             )
-    result.rows.append(
-        Row(
-            scenario="validation",
-            variant=f"{ON}, {ENDPOINT}",
-            baseline=f"{OFF}, {ENDPOINT}",
-            value=Summary.of(samples[ON]),
-            baseline_value=Summary.of(samples[OFF]),
-            unit="req/s",
-            higher_is_better=True,
-            turn_ratios=tuple(turn_ratios),
-        )
-    )
     # The target is on the server's CPU time: on a busy machine the wall-clock
     # rates of two servers drift apart by more than the check costs.
-    row = Row(
-        scenario="validation",
-        variant=f"{ON}, {ENDPOINT} (per server CPU-second)",
-        baseline=f"{OFF}, {ENDPOINT} (per server CPU-second)",
-        value=Summary.of(on.per_cpu),
-        baseline_value=Summary.of(off.per_cpu),
-        unit="req/CPU-s",
-        higher_is_better=True,
+    rows = throughput_rows(
+        "validation",
+        f"{ON}, {ENDPOINT}",
+        f"{OFF}, {ENDPOINT}",
+        rates=(samples[ON], samples[OFF]),
+        rate_ratios=turn_ratios,
+        per_cpu=(on.per_cpu, off.per_cpu),
+        unit="req",
+        whose_cpu="server",
         target=TARGET,
-        turn_ratios=tuple(a / b for a, b in zip(on.per_cpu, off.per_cpu, strict=True)),
     )
-    result.rows.append(row)
+    result.rows += rows
+    row = rows[-1]
     if row.ratio is not None:
         # From the turns' ratio rather than the two medians: the drift of a
         # busy machine cancels within a turn, not between the medians.

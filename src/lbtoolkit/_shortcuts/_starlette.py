@@ -71,7 +71,6 @@ async def read_body(request: Request) -> bytes:
 
 
 def _declared_length_arrived(request: Request, chunk: bytes) -> bool:
-    for name, value in request.scope["headers"]:
-        if name == b"content-length":
-            return value.isdigit() and int(value) == len(chunk)
-    return False
+    declared = request.headers.get("content-length", "")
+    # isdecimal, not isdigit: a superscript digit (latin-1 \xb2) is a digit int() refuses.
+    return declared.isdecimal() and int(declared) == len(chunk)
