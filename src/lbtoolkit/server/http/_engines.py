@@ -316,14 +316,12 @@ class GranianEngine:
                     sockets.add(websocket)
                     try:
                         await app(scope, websocket.receive, websocket.send)
-                    except asyncio.CancelledError:
-                        if websocket.closed_by_drain:
-                            # A call cut while its close is being written: granian
-                            # drops a close not yet written once the call has ended.
-                            await self._closes_written()
-                        raise
                     finally:
                         sockets.discard(websocket)
+                        if websocket.closed_by_drain:
+                            # granian drops a close not yet written once the call
+                            # has ended, whether it returned or was cut.
+                            await self._closes_written()
                 else:
                     await app(scope, receive, send)
             finally:
