@@ -1,4 +1,9 @@
-"""gRPC unary, tiny message: the lbtoolkit service against a bare grpc.aio server."""
+"""gRPC unary, tiny message: the lbtoolkit service against a bare grpc.aio server.
+
+The target is on calls per server CPU-second, as in ``peers``: what a call
+costs the server is what its code decides, while the wall-clock rates of two
+identical servers drift apart on a busy machine by more than the gap measured.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,13 @@ from functools import partial
 import grpc
 
 from bench.harness.context import WORK, Context
+from bench.harness.cpu import cpu_seconds, per_cpu_second
 from bench.harness.interleave import SLICE_SECONDS, interleaved, slices
 from bench.harness.lbt import lbt_env, missing_server
 from bench.harness.load import LoadResult, h2load
 from bench.harness.procs import ServerProcess, free_port
 from bench.harness.profile import describe, profile_path, profile_server
-from bench.harness.results import Row, ScenarioResult
+from bench.harness.results import Row, ScenarioResult, throughput_rows
 from bench.harness.scenario import Scenario
 from bench.harness.stats import Summary
 
@@ -90,13 +96,33 @@ def _load(ctx: Context, server: _Server, concurrency: int, duration: float) -> L
     )
 
 
+def _slice(
+    ctx: Context,
+    server: _Server,
+    *,
+    concurrency: int,
+    pids: dict[_Server, list[int]],
+    per_cpu: dict[tuple[str, int], list[float]],
+) -> LoadResult:
+    """One measured slice; the server's CPU time around it gives its calls per CPU-second."""
+    before = cpu_seconds(pids[server])
+    load = _load(ctx, server, concurrency, SLICE_SECONDS)
+    spent = cpu_seconds(pids[server]) - before
+    per_cpu.setdefault((server.label, concurrency), []).append(per_cpu_second(load.requests, spent))
+    return load
+
+
 def run(ctx: Context, result: ScenarioResult) -> None:
     servers = _servers(ctx, result)
     samples: dict[tuple[str, int], list[float]] = {}
+    per_cpu: dict[tuple[str, int], list[float]] = {}
     turn_ratios: dict[int, list[float]] = {}
+    pids: dict[_Server, list[int]] = {}
     with contextlib.ExitStack() as stack:
         for server in servers:
-            stack.enter_context(server.process(ctx))
+            started = stack.enter_context(server.process(ctx)).process
+            assert started is not None
+            pids[server] = [started.pid]
             check_ping(server.port)
             _load(ctx, server, max(CONCURRENCY), max(1.0, ctx.warmup))
         for concurrency in CONCURRENCY:
@@ -104,7 +130,7 @@ def run(ctx: Context, result: ScenarioResult) -> None:
                 turns = interleaved(
                     servers,
                     slices(ctx.duration),
-                    partial(_load, ctx, concurrency=concurrency, duration=SLICE_SECONDS),
+                    partial(_slice, ctx, concurrency=concurrency, pids=pids, per_cpu=per_cpu),
                     reverse=repeat % 2 == 1,
                 )
                 rates = turns.rates
@@ -132,25 +158,22 @@ def run(ctx: Context, result: ScenarioResult) -> None:
             for concurrency in CONCURRENCY
         ]
         return
+    targeted: list[tuple[Row, int]] = []
     for concurrency in CONCURRENCY:
-        result.rows.append(
-            Row(
-                scenario="grpc_unary",
-                variant=f"{LBT}, concurrency {concurrency}",
-                baseline=f"{RAW}, concurrency {concurrency}",
-                value=Summary.of(samples[LBT, concurrency]),
-                baseline_value=Summary.of(samples[RAW, concurrency]),
-                unit="req/s",
-                higher_is_better=True,
-                target=TARGET,
-                turn_ratios=tuple(turn_ratios[concurrency]),
-            )
+        rows = throughput_rows(
+            "grpc_unary",
+            f"{LBT}, concurrency {concurrency}",
+            f"{RAW}, concurrency {concurrency}",
+            rates=(samples[LBT, concurrency], samples[RAW, concurrency]),
+            rate_ratios=turn_ratios[concurrency],
+            per_cpu=(per_cpu[LBT, concurrency], per_cpu[RAW, concurrency]),
+            unit="req",
+            whose_cpu="server",
+            target=TARGET,
         )
-    missed = [
-        (row.ratio or 0.0, c)
-        for row, c in zip(result.rows, CONCURRENCY, strict=True)
-        if row.met is False
-    ]
+        result.rows += rows
+        targeted.append((rows[-1], concurrency))
+    missed = [(row.ratio or 0.0, c) for row, c in targeted if row.met is False]
     if missed and ctx.profile:
         _, worst = min(missed)
         profiles = {}
