@@ -197,7 +197,7 @@ class ConfigController:
     def print_table(self, all: bool = False, no_comments: bool = False) -> str:
         """Render the variables as a text table (required ones only unless ``all``)."""
         # rich and PyYAML load only when a view is asked for, which a running service never does.
-        from lbtoolkit.config._render import render_table  # noqa: PLC0415 - see above
+        from lbtoolkit.config._render import render_table  # noqa: PLC0415 - lazy: views only
 
         return render_table(self.variables(), show_all=all, no_comments=no_comments)
 

@@ -52,7 +52,7 @@ def find_unread(
             continue
         rest = name.upper().removeprefix(prefix)
         # Loaded only here: most services start with no unread variable to match.
-        import difflib  # noqa: PLC0415 - see above
+        import difflib  # noqa: PLC0415 - lazy: unread variables only
 
         close = difflib.get_close_matches(rest, list(candidates), n=1, cutoff=_SIMILARITY)
         unread.append(UnreadVariable(name, candidates[close[0]] if close else ""))

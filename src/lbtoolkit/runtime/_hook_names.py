@@ -50,7 +50,7 @@ def suggest_hook_name(method: str) -> str | None:
     ]
     if not candidates:
         return None
-    import difflib  # noqa: PLC0415 - see above
+    import difflib  # noqa: PLC0415 - lazy: near misses only
 
     close = difflib.get_close_matches(normalised, candidates, n=1, cutoff=_CUTOFF)
     return _NORMALISED[close[0]] if close else None

@@ -279,7 +279,7 @@ class Service:
             serve = serve_as_worker(self.runtime, self._serve)
         elif workers > 1 and not help_requested(self.runtime.argv):
             # Only a supervising process needs it: a single process or a worker never loads it.
-            from lbtoolkit.runtime._supervisor import Supervisor  # noqa: PLC0415 - see above
+            from lbtoolkit.runtime._supervisor import Supervisor  # noqa: PLC0415 - lazy: supervisor only
 
             return Supervisor(self.runtime, workers).run()
         else:

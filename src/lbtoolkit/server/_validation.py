@@ -13,6 +13,7 @@ and a type without rules is never checked.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Callable
@@ -40,7 +41,6 @@ RequestCheck = Callable[[Any], None]
 _BUF_VALIDATE_OPTION = 1159
 _BUF_VALIDATE_PACKAGE = "buf.validate."
 
-_has_rules: dict[Any, bool] = {}
 _engine: Validator | None = None
 _engine_lock = threading.Lock()
 
@@ -51,7 +51,7 @@ def request_check(request_type: type[Message], *, enabled: bool = True) -> Reque
     ``None`` when validation is off or the type carries no rule: decided once,
     where the method is bound, not per request.
     """
-    if not (enabled and _ruled(request_type.DESCRIPTOR)):
+    if not (enabled and has_rules(request_type.DESCRIPTOR)):
         return None
     collect = _validator().collect_violations
 
@@ -63,13 +63,7 @@ def request_check(request_type: type[Message], *, enabled: bool = True) -> Reque
     return check
 
 
-def _ruled(descriptor: Any) -> bool:
-    ruled = _has_rules.get(descriptor)
-    if ruled is None:
-        ruled = _has_rules[descriptor] = has_rules(descriptor)
-    return ruled
-
-
+@functools.cache  # a type shared by methods and transports is walked once
 def has_rules(descriptor: Descriptor) -> bool:
     """Whether ``descriptor`` or a message type it contains carries a validation rule."""
     return _any_rules(descriptor, set())

@@ -200,7 +200,7 @@ class GrpcServer:
         health_pb2_grpc.add_HealthServicer_to_server(health_service, methods)
         if config.reflection:
             # Off by default: a server without it never loads grpcio-reflection.
-            from grpc_reflection.v1alpha import (  # noqa: PLC0415 - see above
+            from grpc_reflection.v1alpha import (  # noqa: PLC0415 - lazy: reflection is opt-in
                 reflection,
                 reflection_pb2_grpc,
             )

@@ -514,7 +514,7 @@ class HttpServer:
             # Idle keep-alive connections close now, busy ones after their response.
             server.shut_down_connections()
             # No engine offers an event for "last connection closed": poll its state.
-            while server.busy() and loop.time() < deadline:  # noqa: ASYNC110 - see above
+            while server.busy() and loop.time() < deadline:  # noqa: ASYNC110 - no engine has a close event
                 await asyncio.sleep(_DRAIN_POLL)
         except asyncio.CancelledError:
             server.close_listeners()
